@@ -1,0 +1,31 @@
+"""gaussrelbo: the exact, analytic theory of Renyi-entropy VAE bounds on linear-Gaussian models.
+
+The RELBO of order alpha replaces the Shannon entropy of the VAE derivation by a Renyi entropy.
+It is an exact lower bound on log p(x) for every alpha > 0, carries a term built on the model's own
+posterior p(z|x), and returns to the ELBO as alpha -> 1.  For the linear-Gaussian model every
+quantity has a closed form; see ``docs/`` and the derivations in ``derivations/``.
+"""
+
+from .encoders import optimal_encoder
+from .entropy import renyi_entropy, shannon_entropy
+from .model import DataMoments, LinearGaussianVAE
+from .objectives import (beta_elbo, distortion, elbo, log_evidence, rate, relbo, renyi_term,
+                         vr_bound)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DataMoments",
+    "LinearGaussianVAE",
+    "beta_elbo",
+    "distortion",
+    "elbo",
+    "log_evidence",
+    "optimal_encoder",
+    "rate",
+    "relbo",
+    "renyi_entropy",
+    "renyi_term",
+    "shannon_entropy",
+    "vr_bound",
+]

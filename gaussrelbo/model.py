@@ -1,0 +1,226 @@
+"""The linear-Gaussian VAE and the data moments it is scored on (DESIGN §1).
+
+Prior :math:`p(z)=\\mathcal N(0, I_k)`, decoder :math:`p(x|z)=\\mathcal N(Wz+b, \\sigma^2 I_n)`,
+encoder :math:`q(z|x)=\\mathcal N(Vx+c, D)` with ``D`` diagonal (stored as its diagonal) or full SPD.
+Batch dimensions lead, core dimensions trail; all parameters broadcast against each other.
+"""
+
+from functools import cached_property
+
+import numpy as np
+
+from ._numerics import logdet_chol
+from ._validation import (as_float_array, check_positive, check_psd, check_shape, check_spd)
+
+__all__ = ["DataMoments", "LinearGaussianVAE"]
+
+
+class LinearGaussianVAE:
+    r"""A linear-Gaussian generative model with a linear Gaussian encoder.
+
+    Parameters
+    ----------
+    W : array_like, shape (..., n, k)
+        Decoder weights.
+    b : array_like, shape (..., n)
+        Decoder bias.
+    sigma2 : float or array_like, shape (...)
+        Decoder noise variance, positive.
+    V : array_like, shape (..., k, n)
+        Encoder weights.
+    c : array_like, shape (..., k)
+        Encoder bias.
+    D : array_like, shape (..., k) or (..., k, k)
+        Encoder covariance: its diagonal, or a full symmetric positive definite matrix.
+    encoder_cov : {None, "diag", "full"}
+        How to read ``D``.  ``None`` infers it: a 1-D ``D`` is diagonal, a ``D`` whose last two
+        dimensions are ``(k, k)`` is full, anything else of last dimension ``k`` is a batch of
+        diagonals.
+
+    Notes
+    -----
+    The exact posterior is :math:`p(z|x)=\mathcal N(M^{-1}W^T(x-b), \sigma^2 M^{-1})` with
+    :math:`M = W^TW + \sigma^2 I_k`; the marginal is :math:`p(x)=\mathcal N(b, WW^T+\sigma^2 I_n)`.
+    Everything that depends on the posterior uses the singular value decomposition of ``W``
+    (``svd``), computed once per model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = LinearGaussianVAE(np.ones((3, 2)), np.zeros(3), 0.5, np.zeros((2, 3)), np.zeros(2),
+    ...                       np.ones(2))
+    >>> m.n, m.k, m.diagonal, m.batch_shape
+    (3, 2, True, ())
+    """
+
+    def __init__(self, W, b, sigma2, V, c, D, encoder_cov=None):
+        W = check_shape(as_float_array(W, "W"), "W", (None, None), "(..., n, k)")
+        n, k = W.shape[-2:]
+        b = check_shape(as_float_array(b, "b"), "b", (n,), f"(..., n) with n={n}")
+        sigma2 = check_positive(sigma2, "sigma2")
+        V = check_shape(as_float_array(V, "V"), "V", (k, n), f"(..., k, n) with k={k}, n={n}")
+        c = check_shape(as_float_array(c, "c"), "c", (k,), f"(..., k) with k={k}")
+        D = as_float_array(D, "D")
+        if encoder_cov not in (None, "diag", "full"):
+            raise ValueError(f"`encoder_cov` must be None, 'diag' or 'full', got {encoder_cov!r}")
+        if encoder_cov is None:
+            encoder_cov = "full" if D.ndim >= 2 and D.shape[-2:] == (k, k) else "diag"
+        if encoder_cov == "diag":
+            check_shape(D, "D", (k,), f"(..., k) or (..., k, k) with k={k}")
+            if np.any(D <= 0):
+                raise ValueError(f"`D` (diagonal encoder variances) must be positive, got "
+                                 f"{D[D <= 0].flat[0]!r}")
+            self._chol_D = None
+        else:
+            check_shape(D, "D", (k, k), f"(..., k) or (..., k, k) with k={k}")
+            D, self._chol_D = check_spd(D, "D")
+        self.W, self.b, self.sigma2, self.V, self.c, self.D = W, b, sigma2, V, c, D
+        self.n, self.k = n, k
+        self.diagonal = encoder_cov == "diag"
+        try:
+            self.batch_shape = np.broadcast_shapes(
+                W.shape[:-2], b.shape[:-1], sigma2.shape, V.shape[:-2], c.shape[:-1],
+                D.shape[:-1] if self.diagonal else D.shape[:-2])
+        except ValueError:
+            raise ValueError("the batch dimensions of W, b, sigma2, V, c, D do not broadcast: "
+                             f"W {W.shape}, b {b.shape}, sigma2 {sigma2.shape}, V {V.shape}, "
+                             f"c {c.shape}, D {D.shape}") from None
+
+    def __repr__(self):
+        kind = "diagonal" if self.diagonal else "full"
+        return (f"LinearGaussianVAE(n={self.n}, k={self.k}, {kind} encoder, "
+                f"batch_shape={self.batch_shape})")
+
+    def replace(self, **params):
+        """A copy with some of ``W, b, sigma2, V, c, D`` replaced (validated again)."""
+        names = ("W", "b", "sigma2", "V", "c", "D")
+        cov = params.pop("encoder_cov", None)
+        unknown = set(params) - set(names)
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {sorted(unknown)}; expected some of {names}")
+        args = {name: params.get(name, getattr(self, name)) for name in names}
+        if "D" not in params:
+            cov = "diag" if self.diagonal else "full"
+        return LinearGaussianVAE(**args, encoder_cov=cov)
+
+    def posterior_gain(self, noise=None):
+        r""":math:`M^{-1}W^T` of shape (..., k, n) with :math:`M = W^TW + \text{noise}\,I`
+        (``noise`` defaults to ``sigma2``), from the SVD of W: :math:`R\,\mathrm{diag}(s/(s^2+
+        \text{noise}))\,U^T`."""
+        U, s, R = self.svd
+        r = U.shape[-1]
+        noise = np.asarray(self.sigma2 if noise is None else noise)[..., None]
+        g = s[..., :r] / (s[..., :r] ** 2 + noise)
+        return (R[..., :, :r] * g[..., None, :]) @ np.swapaxes(U, -1, -2)
+
+    def posterior_cov_eigen(self, noise=None):
+        r"""Eigen-decomposition ``(tau, R)`` of :math:`\text{noise}\,M^{-1} = R\,\mathrm{diag}
+        (\tau)R^T`, :math:`\tau_i = \text{noise}/(s_i^2+\text{noise})`, shapes (..., k) and
+        (..., k, k)."""
+        _, s, R = self.svd
+        noise = np.asarray(self.sigma2 if noise is None else noise)[..., None]
+        return noise / (s**2 + noise), R
+
+    # ---- cached decompositions (private) -------------------------------------------------------
+
+    @cached_property
+    def svd(self):
+        r"""``(U, s, R)``: :math:`W = U\,\mathrm{diag}(s)\,R^T` restricted as follows.
+
+        ``s`` has shape (..., k): the singular values zero-padded to k when n < k.  ``R`` has
+        shape (..., k, k) (orthogonal).  ``U`` has shape (..., n, min(n, k)) and pairs with the
+        first min(n, k) entries of ``s``.
+        """
+        n, k = self.n, self.k
+        if n >= k:
+            U, s, Rt = np.linalg.svd(self.W, full_matrices=False)
+        else:
+            U, s_, Rt = np.linalg.svd(self.W, full_matrices=True)
+            s = np.concatenate([s_, np.zeros(s_.shape[:-1] + (k - n,))], axis=-1)
+        return U, s, np.swapaxes(Rt, -1, -2)
+
+    @cached_property
+    def log_post_ratio(self):
+        r""":math:`\sum_i \log(\sigma^2/(s_i^2+\sigma^2)) = -\sum_i \operatorname{log1p}(s_i^2/\sigma^2)`,
+        the log-determinant of :math:`\sigma^2 M^{-1}`, shape (...)."""
+        s = self.svd[1]
+        return -np.sum(np.log1p(s**2 / np.asarray(self.sigma2)[..., None]), axis=-1)
+
+    @cached_property
+    def logdet_D(self):
+        if self.diagonal:
+            return np.sum(np.log(self.D), axis=-1)
+        return logdet_chol(self._chol_D)
+
+    @cached_property
+    def trace_D(self):
+        return np.sum(self.D, axis=-1) if self.diagonal else np.trace(self.D, axis1=-2, axis2=-1)
+
+
+class DataMoments:
+    r"""First and second moments of a data distribution: mean :math:`\mu_D` and covariance S.
+
+    Every objective of the linear-Gaussian VAE is quadratic in x, so its data average depends on
+    the data only through these moments.  With ``S`` the ``ddof=0`` sample covariance the
+    population objectives equal the sample averages exactly.
+
+    Parameters
+    ----------
+    mean : array_like, shape (..., n)
+    cov : array_like, shape (..., n, n)
+        Symmetric positive semi-definite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0, 1.0], [2.0, 1.0], [1.0, 4.0]])
+    >>> d = DataMoments.from_samples(X)
+    >>> d.mean, d.cov[1, 1]
+    (array([1., 2.]), np.float64(2.0))
+    """
+
+    def __init__(self, mean, cov):
+        mean = check_shape(as_float_array(mean, "mean"), "mean", (None,), "(..., n)")
+        n = mean.shape[-1]
+        cov = check_shape(as_float_array(cov, "cov"), "cov", (n, n), f"(..., n, n) with n={n}")
+        cov, lam, vec = check_psd(cov, "cov")
+        self.mean, self.cov, self.n = mean, cov, n
+        self.eigenvalues, self.eigenvectors = lam, vec
+        try:
+            self.batch_shape = np.broadcast_shapes(mean.shape[:-1], cov.shape[:-2])
+        except ValueError:
+            raise ValueError(f"the batch dimensions of mean {mean.shape} and cov {cov.shape} "
+                             "do not broadcast") from None
+
+    @classmethod
+    def from_samples(cls, X, ddof=0):
+        """Moments of the rows of ``X`` (shape (N, n)); ``ddof=0`` makes population objectives
+        equal sample averages exactly."""
+        X = as_float_array(X, "X")
+        if X.ndim != 2 or X.shape[0] < 1:
+            raise ValueError(f"`X` must have shape (N, n) with N >= 1, got {X.shape}")
+        if ddof not in (0, 1) or X.shape[0] <= ddof:
+            raise ValueError(f"`ddof` must be 0 or 1 and less than N={X.shape[0]}, got {ddof!r}")
+        mean = X.mean(axis=0)
+        Xc = X - mean
+        return cls(mean, Xc.T @ Xc / (X.shape[0] - ddof))
+
+    @classmethod
+    def from_spectrum(cls, eigenvalues, mean=None):
+        """Diagonal moments with the given covariance eigenvalues (the axis-aligned case)."""
+        lam = as_float_array(eigenvalues, "eigenvalues")
+        check_shape(lam, "eigenvalues", (None,), "(..., n)")
+        if np.any(lam < 0):
+            raise ValueError(f"`eigenvalues` must be non-negative, got {lam[lam < 0].flat[0]!r}")
+        cov = lam[..., :, None] * np.eye(lam.shape[-1])
+        return cls(np.zeros(lam.shape) if mean is None else mean, cov)
+
+    @cached_property
+    def factor(self):
+        r"""``L`` of shape (..., n, n) with :math:`LL^T = S`: eigenvectors scaled by
+        :math:`\sqrt{\lambda}`.  Population averages of quadratic forms are
+        :math:`E\|Ax+a\|^2 = \|A\mu_D + a\|^2 + \|AL\|_F^2`."""
+        return self.eigenvectors * np.sqrt(self.eigenvalues)[..., None, :]
+
+    def __repr__(self):
+        return f"DataMoments(n={self.n}, batch_shape={self.batch_shape})"

@@ -1,0 +1,401 @@
+r"""Closed forms of the objectives of a linear-Gaussian VAE (DESIGN §3–§5, §11).
+
+Every objective takes ``(model, data, ...)``.  ``data`` is either
+
+* a :class:`~gaussrelbo.DataMoments`: the population (data-averaged) value, shape
+  ``broadcast(model.batch_shape, data.batch_shape)``; or
+* an array ``x`` of shape ``(..., n)``: the per-datapoint value, shape
+  ``broadcast(x.shape[:-1], model.batch_shape)``.
+
+All objectives are quadratic in x, so one code path serves both: a data average of
+:math:`\|Ax + a\|^2` is :math:`\|A\mu_D + a\|^2 + \|AL\|_F^2` with :math:`LL^T = S`, and a single
+point is the same with :math:`L = 0`.  The Renyi term lives in :func:`renyi_term` alone.
+"""
+
+import numpy as np
+
+from ._numerics import ell, log1p_ratio, renyi_weight
+from ._validation import as_float_array, check_alpha, check_beta
+from .model import DataMoments, LinearGaussianVAE
+
+__all__ = [
+    "beta_elbo",
+    "distortion",
+    "elbo",
+    "log_evidence",
+    "rate",
+    "relbo",
+    "renyi_term",
+    "vr_bound",
+]
+
+_LOG_2PI = np.log(2.0 * np.pi)
+
+
+# ---- the data, as a centre vector plus an optional spread factor --------------------------------
+
+class _Data:
+    """``center`` (..., n) and ``spread`` (..., n, n) or None; ``E f(x)`` for quadratic f."""
+
+    __slots__ = ("center", "spread", "shape")
+
+    def __init__(self, center, spread, shape):
+        self.center, self.spread, self.shape = center, spread, shape
+
+    def apply(self, A, a=None, center=None):
+        """The affine image ``A x + a``: returns (A center + a, A spread)."""
+        c = self.center if center is None else center
+        mc = (A @ c[..., None])[..., 0]
+        if a is not None:
+            mc = mc + a
+        return mc, (None if self.spread is None else A @ self.spread)
+
+    @staticmethod
+    def mean_sq(mc, ms):
+        """Data average of the squared norm of an affine image (mc, ms)."""
+        out = np.sum(mc * mc, axis=-1)
+        if ms is not None:
+            out = out + np.sum(ms * ms, axis=(-2, -1))
+        return out
+
+    @staticmethod
+    def mean_sq_each(mc, ms):
+        """Per-coordinate data average of the square of an affine image, shape (..., m)."""
+        out = mc * mc
+        if ms is not None:
+            out = out + np.sum(ms * ms, axis=-1)
+        return out
+
+
+def _check_model(model):
+    if not isinstance(model, LinearGaussianVAE):
+        raise ValueError(f"`model` must be a gaussrelbo.LinearGaussianVAE, got "
+                         f"{type(model).__name__}")
+    return model
+
+
+def _data(model, data):
+    _check_model(model)
+    if isinstance(data, DataMoments):
+        if data.n != model.n:
+            raise ValueError(f"`data` has dimension n={data.n} but the model has n={model.n}")
+        shape = np.broadcast_shapes(model.batch_shape, data.batch_shape)
+        return _Data(data.mean, data.factor, shape)
+    x = as_float_array(data, "data")
+    if x.ndim < 1 or x.shape[-1] != model.n:
+        raise ValueError(f"`data` must be a DataMoments or an array of shape (..., n) with "
+                         f"n={model.n}, got {x.shape}")
+    return _Data(x, None, np.broadcast_shapes(model.batch_shape, x.shape[:-1]))
+
+
+def _out(value, shape):
+    value = np.broadcast_to(value, np.broadcast_shapes(np.shape(value), shape))
+    if np.any(np.isnan(value)):
+        raise FloatingPointError("a NaN was produced; please report this as a bug")
+    return value[()] if value.ndim == 0 else np.array(value)
+
+
+# ---- building blocks ---------------------------------------------------------------------------
+
+def _distortion(model, d):
+    r"""-E log p(x|z) (DESIGN §4, §5)."""
+    m, W, sigma2 = model, model.W, np.asarray(model.sigma2)
+    # residual x - b - W (V x + c) = (I - W V) x - (W c + b)
+    enc_c, enc_s = d.apply(m.V, m.c)
+    res_c = d.center - m.b - (W @ enc_c[..., None])[..., 0]
+    res_s = None if d.spread is None else d.spread - W @ enc_s
+    sq = _Data.mean_sq(res_c, res_s)
+    # tr(W D W^T) = sum_ij (W^T W)_ij D_ij
+    if m.diagonal:
+        trWDW = np.sum(np.sum(W * W, axis=-2) * m.D, axis=-1)
+    else:
+        trWDW = np.sum((np.swapaxes(W, -1, -2) @ W) * m.D, axis=(-2, -1))
+    return 0.5 * m.n * (_LOG_2PI + np.log(sigma2)) + (sq + trWDW) / (2.0 * sigma2)
+
+
+def _rate(model, d):
+    r"""E KL(q(z|x) || p(z)) (DESIGN §4, §5)."""
+    m = model
+    enc_c, enc_s = d.apply(m.V, m.c)
+    return 0.5 * (m.trace_D + _Data.mean_sq(enc_c, enc_s) - m.k - m.logdet_D)
+
+
+def _log_evidence(model, d):
+    r"""E log p(x), p(x) = N(b, WW^T + sigma^2 I) through the SVD of W (DESIGN §5)."""
+    m = model
+    U, s, _ = m.svd
+    r = U.shape[-1]
+    sigma2 = np.asarray(m.sigma2)
+    Ut = np.swapaxes(U, -1, -2)
+    proj_c, proj_s = d.apply(Ut, center=d.center - m.b)          # U^T (x - b)
+    # orthogonal complement of range(U): (I - U U^T)(x - b)
+    perp_c = d.center - m.b - (U @ proj_c[..., None])[..., 0]
+    perp_s = None if d.spread is None else d.spread - U @ proj_s
+    s2 = s[..., :r] ** 2
+    quad = (np.sum(_Data.mean_sq_each(proj_c, proj_s) / (s2 + sigma2[..., None]), axis=-1)
+            + _Data.mean_sq(perp_c, perp_s) / sigma2)
+    # log det C = n log sigma^2 + sum_i log1p(s_i^2 / sigma^2)
+    logdetC = m.n * np.log(sigma2) - m.log_post_ratio
+    return -0.5 * (m.n * _LOG_2PI + logdetC + quad)
+
+
+def _renyi_bracket(model, alpha):
+    r"""H(q) - H_alpha(p(z|x)) = 1/2 log det D + k/2 (1 - ell(alpha)) - 1/2 sum log(s^2/(s^2+s2))."""
+    m = model
+    return 0.5 * (m.logdet_D + m.k * (1.0 - ell(alpha)) - m.log_post_ratio)
+
+
+# ---- public objectives -------------------------------------------------------------------------
+
+def distortion(model, data):
+    r"""Expected negative reconstruction log-likelihood :math:`-E_q \log p(x|z)` (nats).
+
+    Parameters
+    ----------
+    model : LinearGaussianVAE
+    data : DataMoments or array_like, shape (..., n)
+        Population moments, or data points.
+
+    Returns
+    -------
+    ndarray or float
+        Population value (``DataMoments``) or one value per data point.
+
+    Notes
+    -----
+    .. math:: \mathrm{Dist} = \tfrac n2\log(2\pi\sigma^2) + \frac{1}{2\sigma^2}\big[
+              \|x - b - W(Vx+c)\|^2 + \mathrm{tr}(WDW^T)\big],
+
+    averaged over the data (DESIGN §4, §5).  Derived in ``derivations/closed_forms.py``.
+
+    Examples
+    --------
+    >>> import numpy as np, gaussrelbo as gr
+    >>> m = gr.LinearGaussianVAE(np.zeros((2, 1)), np.zeros(2), 1.0, np.zeros((1, 2)),
+    ...                          np.zeros(1), np.ones(1))
+    >>> x = np.array([1.0, -1.0])
+    >>> bool(np.isclose(gr.distortion(m, x), np.log(2 * np.pi) + 1.0))
+    True
+    """
+    d = _data(model, data)
+    return _out(_distortion(model, d), d.shape)
+
+
+def rate(model, data):
+    r"""Expected :math:`\mathrm{KL}(q(z|x)\,\|\,p(z))`, the rate of Alemi et al. (nats).
+
+    Notes
+    -----
+    .. math:: R = \tfrac12\big[\mathrm{tr}D + \|Vx+c\|^2 - k - \log\det D\big]
+
+    averaged over the data (DESIGN §4, §5).  Parameters and returns as :func:`distortion`.
+
+    Examples
+    --------
+    >>> import numpy as np, gaussrelbo as gr
+    >>> from scipy.stats import multivariate_normal
+    >>> m = gr.LinearGaussianVAE(np.ones((2, 1)), np.zeros(2), 1.0, np.full((1, 2), 0.5),
+    ...                          np.zeros(1), np.array([0.25]))
+    >>> x = np.array([1.0, 1.0])          # q(z|x) = N(1, 0.25)
+    >>> kl = 0.5 * (0.25 + 1.0 - 1.0 - np.log(0.25))
+    >>> bool(np.isclose(gr.rate(m, x), kl))
+    True
+    """
+    d = _data(model, data)
+    return _out(_rate(model, d), d.shape)
+
+
+def log_evidence(model, data):
+    r"""Log marginal likelihood :math:`\log p(x)`, :math:`p(x) = \mathcal N(b, WW^T+\sigma^2 I)`.
+
+    Notes
+    -----
+    Uses the SVD :math:`W = U\,\mathrm{diag}(s)R^T`: :math:`\log\det C = n\log\sigma^2 +
+    \sum_i \operatorname{log1p}(s_i^2/\sigma^2)` and
+    :math:`(x-b)^TC^{-1}(x-b) = \sum_i (u_i^T(x-b))^2/(s_i^2+\sigma^2) +
+    \|(I-UU^T)(x-b)\|^2/\sigma^2`.  Population form DESIGN §5.
+
+    Examples
+    --------
+    >>> import numpy as np, gaussrelbo as gr
+    >>> from scipy.stats import multivariate_normal
+    >>> W = np.array([[1.0], [2.0]]); b = np.array([0.5, -1.0])
+    >>> m = gr.LinearGaussianVAE(W, b, 0.3, np.zeros((1, 2)), np.zeros(1), np.ones(1))
+    >>> x = np.array([0.2, 0.7])
+    >>> ref = multivariate_normal(b, W @ W.T + 0.3 * np.eye(2)).logpdf(x)
+    >>> bool(np.isclose(gr.log_evidence(m, x), ref, rtol=1e-14))
+    True
+    """
+    d = _data(model, data)
+    return _out(_log_evidence(model, d), d.shape)
+
+
+def elbo(model, data):
+    r"""The evidence lower bound :math:`\mathrm{ELBO} = -\mathrm{Dist} - R` (nats).
+
+    Examples
+    --------
+    >>> import numpy as np, gaussrelbo as gr
+    >>> rng = np.random.default_rng(0)
+    >>> W = rng.normal(size=(3, 2)); b = rng.normal(size=3)
+    >>> m = gr.optimal_encoder(gr.LinearGaussianVAE(W, b, 0.5, np.zeros((2, 3)), np.zeros(2),
+    ...                        np.eye(2)), "elbo", diagonal=False)
+    >>> x = rng.normal(size=3)      # the exact posterior as encoder makes the ELBO tight
+    >>> bool(np.isclose(gr.elbo(m, x), gr.log_evidence(m, x), rtol=1e-13))
+    True
+    """
+    d = _data(model, data)
+    return _out(-_distortion(model, d) - _rate(model, d), d.shape)
+
+
+def beta_elbo(model, data, beta):
+    r"""The beta-ELBO :math:`-\mathrm{Dist} - \beta R` (Higgins et al. 2017), nats.
+
+    ``beta = 1`` gives the ELBO; for ``beta < 1`` it is not a lower bound on
+    :math:`\log p(x)`.  ``beta`` broadcasts against the batch shape.
+    """
+    beta = check_beta(beta)
+    d = _data(model, data)
+    return _out(-_distortion(model, d) - beta * _rate(model, d), np.broadcast_shapes(
+        d.shape, beta.shape))
+
+
+def renyi_term(model, data, alpha):
+    r"""The Renyi term :math:`H(q) - H_\alpha(p(z|x))` of the RELBO (nats).
+
+    Shannon entropy of the encoder against the Renyi entropy of order :math:`\alpha` of the
+    model's own posterior (not learned: fixed by W and :math:`\sigma^2`).  It does not depend on
+    x; the result is broadcast to the shape of the data.  The RELBO is
+    ``elbo + (1 - alpha) / alpha * renyi_term``.
+
+    Notes
+    -----
+    .. math:: H(q) - H_\alpha(p(z|x)) = \tfrac12\log\det D + \tfrac k2\,(1-\ell(\alpha))
+              - \tfrac12\sum_i \log\frac{\sigma^2}{s_i^2+\sigma^2}
+
+    with :math:`s_i` the singular values of W (DESIGN §3).  This function is the one place the
+    Renyi term is defined; a variant can be added beside it.
+    """
+    alpha = check_alpha(alpha)
+    d = _data(model, data)
+    return _out(_renyi_bracket(model, alpha), np.broadcast_shapes(d.shape, alpha.shape))
+
+
+def relbo(model, data, alpha):
+    r"""The Renyi evidence lower bound of order :math:`\alpha` (nats).
+
+    .. math:: \mathrm{RELBO}_\alpha = E_q\log p(x|z) - \mathrm{KL}(q\|p(z))
+              + \frac{1-\alpha}{\alpha}\big[H(q) - H_\alpha(p(z|x))\big]
+              = \log p(x) - \tfrac1\alpha\,\mathrm{KL}(q\,\|\,\pi_\alpha),
+
+    with :math:`\pi_\alpha \propto p(z|x)^\alpha`.  A lower bound on :math:`\log p(x)` for every
+    :math:`\alpha > 0`, tight at :math:`q = \pi_\alpha`; ``alpha = 1`` is the ELBO exactly, and
+    :math:`\alpha` near 1 loses no precision (the weight :math:`(1-\alpha)/\alpha` is exact and
+    :math:`\ell(\alpha)` is evaluated by series).
+
+    Parameters
+    ----------
+    model : LinearGaussianVAE
+    data : DataMoments or array_like, shape (..., n)
+    alpha : float or array_like
+        Renyi order, positive; broadcasts against the batch shape.
+
+    Notes
+    -----
+    Reconstructed from first principles (DESIGN §0, §3): the seed paper's full text was not
+    available.  Derived in ``derivations/relbo_identity.py`` and ``derivations/closed_forms.py``.
+
+    Examples
+    --------
+    >>> import numpy as np, gaussrelbo as gr
+    >>> rng = np.random.default_rng(1)
+    >>> W = rng.normal(size=(4, 2))
+    >>> m = gr.LinearGaussianVAE(W, np.zeros(4), 0.7, rng.normal(size=(2, 4)), np.zeros(2),
+    ...                          np.array([0.3, 0.6]))
+    >>> data = gr.DataMoments(np.ones(4), np.eye(4))
+    >>> float(gr.relbo(m, data, 1.0)) == float(gr.elbo(m, data))
+    True
+    >>> bool(gr.relbo(m, data, 0.5) <= gr.log_evidence(m, data))
+    True
+    """
+    alpha = check_alpha(alpha)
+    d = _data(model, data)
+    value = (-_distortion(model, d) - _rate(model, d)
+             + renyi_weight(alpha) * _renyi_bracket(model, alpha))
+    return _out(value, np.broadcast_shapes(d.shape, alpha.shape))
+
+
+def vr_bound(model, data, alpha):
+    r"""Li & Turner's variational Renyi bound :math:`\log p(x) - D_\alpha(q\,\|\,p(z|x))`.
+
+    Parameters
+    ----------
+    model : LinearGaussianVAE
+    data : DataMoments or array_like, shape (..., n)
+    alpha : float or array_like
+        Order of the Renyi divergence (Li & Turner's :math:`\alpha`, not the RELBO's), any finite
+        real.  ``alpha = 0`` gives :math:`\log p(x)`, ``alpha = 1`` the ELBO.
+
+    Returns
+    -------
+    ndarray or float
+        ``-inf`` where :math:`\alpha > 1` and :math:`\Sigma_\alpha = \alpha\Sigma_2 + (1-\alpha)
+        \Sigma_1` is not positive definite (the expectation diverges), ``+inf`` for the same with
+        :math:`\alpha < 0`; never NaN.
+
+    Notes
+    -----
+    With :math:`\Sigma_1 = D = L_1L_1^T`, :math:`\Sigma_2 = \sigma^2M^{-1}` and :math:`\mu_i` the
+    eigenvalues of :math:`L_1^{-1}\Sigma_2L_1^{-T}` (eigenvectors :math:`Q`), :math:`t=\alpha-1`,
+    :math:`y_i = 1-1/\mu_i`:
+
+    .. math:: D_\alpha = \frac\alpha2\sum_i\frac{E\,\tilde\delta_i^2}{\mu_i(1+ty_i)}
+              - \frac12\sum_i\Big[\frac{\operatorname{log1p}(t y_i)}{t} - \log\mu_i\Big],
+
+    :math:`\tilde\delta = Q^TL_1^{-1}\delta`, which is the closed form of DESIGN §11 with its
+    removable singularity at :math:`\alpha = 1` taken out.
+
+    References
+    ----------
+    Y. Li and R. E. Turner, "Renyi divergence variational inference", NeurIPS 2016, eq. (5).
+    """
+    alpha = as_float_array(alpha, "alpha")
+    d = _data(model, data)
+    m = model
+    # whitening by the encoder covariance
+    tau, R = m.posterior_cov_eigen()
+    if m.diagonal:
+        inv_sqrt_d = 1.0 / np.sqrt(m.D)
+        G = inv_sqrt_d[..., :, None] * R * np.sqrt(tau)[..., None, :]
+    else:
+        chol = m._chol_D
+        G = np.linalg.solve(chol, R * np.sqrt(tau)[..., None, :])      # L1^-1 R diag(sqrt tau)
+    Q, gamma, _ = np.linalg.svd(G)
+    mu = gamma**2                                       # eigenvalues of L1^-1 Sigma2 L1^-T
+    # delta = (V - M^-1 W^T) x + c + M^-1 W^T b, whitened: Q^T L1^-1 delta
+    E = m.V - m.posterior_gain()
+    g0 = m.c + (m.posterior_gain() @ m.b[..., None])[..., 0]
+    dc, ds = d.apply(E, g0)
+    if m.diagonal:
+        Wt = np.swapaxes(inv_sqrt_d[..., :, None] * Q, -1, -2)       # Q^T L1^-1
+    else:
+        Wt = np.swapaxes(np.linalg.solve(np.swapaxes(chol, -1, -2), Q), -1, -2)
+    wc = (Wt @ dc[..., None])[..., 0]
+    ws = None if ds is None else Wt @ ds
+    e_delta2 = _Data.mean_sq_each(wc, ws)               # E[delta~_i^2], shape (..., k)
+
+    a = alpha[..., None]
+    t = a - 1.0
+    y = 1.0 - 1.0 / mu                                   # mu > 0 always (q and posterior PD)
+    shape = np.broadcast_shapes(d.shape, alpha.shape)
+    inside = np.all(1.0 + t * y > 0, axis=-1)
+    inside = np.broadcast_to(inside, np.broadcast_shapes(inside.shape, shape))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        quad = np.sum(e_delta2 / (mu * (1.0 + t * y)), axis=-1)
+        logterm = np.sum(log1p_ratio(np.where(1.0 + t * y > 0, t, 0.0), y) - np.log(mu),
+                         axis=-1)
+        D_alpha = 0.5 * alpha * quad - 0.5 * logterm
+        value = _log_evidence(m, d) - D_alpha
+    value = np.broadcast_to(value, np.broadcast_shapes(np.shape(value), shape))
+    outside = np.where(alpha > 1.0, -np.inf, np.inf)
+    return _out(np.where(inside, value, np.broadcast_to(outside, value.shape)), shape)

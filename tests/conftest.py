@@ -1,0 +1,19 @@
+"""Shared test configuration: deterministic hypothesis profiles, and where gaussrelbo came from."""
+
+import os
+
+import gaussrelbo
+from hypothesis import HealthCheck, settings
+
+# "ci" is deterministic (derandomized, no example database) so a CI run is reproducible;
+# "dev" explores more.  CI=true selects "ci"; HYPOTHESIS_PROFILE overrides.
+settings.register_profile("ci", derandomize=True, database=None, max_examples=40, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+settings.register_profile("dev", max_examples=100, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE",
+                                     "ci" if os.environ.get("CI") else "dev"))
+
+
+def pytest_report_header(config):
+    return f"gaussrelbo {gaussrelbo.__version__} imported from {os.path.dirname(gaussrelbo.__file__)}"

@@ -1,0 +1,24 @@
+"""Run the Examples sections of every public module as doctests, on the installed package."""
+
+import doctest
+import importlib
+import pkgutil
+
+import gaussrelbo
+import pytest
+
+MODULES = sorted(name for _, name, _ in pkgutil.iter_modules(gaussrelbo.__path__,
+                                                             prefix="gaussrelbo."))
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_doctests(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
+    assert result.failed == 0, f"{result.failed} doctest(s) failed in {name}"
+
+
+def test_public_modules_have_doctests():
+    counted = {name: doctest.testmod(importlib.import_module(name)).attempted for name in MODULES}
+    for name in ("gaussrelbo.entropy", "gaussrelbo.objectives", "gaussrelbo.encoders"):
+        assert counted[name] > 0, name

@@ -9,8 +9,9 @@ quantity has a closed form; see ``docs/`` and the derivations in ``derivations/`
 from .encoders import optimal_encoder
 from .entropy import renyi_entropy, shannon_entropy
 from .model import DataMoments, LinearGaussianVAE
-from .objectives import (beta_elbo, distortion, elbo, log_evidence, rate, relbo, renyi_term,
-                         vr_bound)
+from . import report
+from .objectives import (beta_elbo, distortion, elbo, log_evidence, rate, relbo, relbo_expansion,
+                         renyi_term, vr_bound)
 
 __version__ = "0.1.0"
 
@@ -24,6 +25,7 @@ __all__ = [
     "optimal_encoder",
     "rate",
     "relbo",
+    "relbo_expansion",
     "renyi_entropy",
     "renyi_term",
     "shannon_entropy",

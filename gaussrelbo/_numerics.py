@@ -6,7 +6,7 @@ Each function removes one cancellation or removable singularity and is tested ag
 
 import numpy as np
 
-__all__ = ["ell", "ell_t", "log1p_ratio", "logdet_chol", "renyi_weight"]
+__all__ = ["ell", "ell_deficit", "ell_t", "log1p_ratio", "logdet_chol", "renyi_weight"]
 
 # Below this |alpha - 1| the four-term series is used; its truncation error is < t**4 / 5 < 2e-25.
 _SERIES_T = 1e-6
@@ -38,6 +38,31 @@ def ell_t(t):
     with np.errstate(divide="ignore", invalid="ignore"):
         direct = np.log1p(t) / np.where(small, 1.0, t)
     series = 1.0 - t * (0.5 - t * (1.0 / 3.0 - 0.25 * t))
+    out = np.where(small, series, direct)
+    return out[()] if out.ndim == 0 else out
+
+
+# (t - log1p(t)) / t**2 = sum_j (-t)**j / (j + 2); 26 terms make the tail < 1e-17 for |t| < 1/4.
+_DEFICIT_T = 0.25
+_DEFICIT_COEFS = tuple(1.0 / (j + 2) for j in range(26))
+
+
+def ell_deficit(t):
+    r""":math:`(1 - \ell(1+t))/t = (t - \operatorname{log1p} t)/t^2`, equal to 1/2 at t = 0.
+
+    The slope of the Renyi-entropy excess near :math:`\alpha = 1`: it gives the second-order
+    remainder of :math:`\mathrm{RELBO}_\alpha` about the ELBO without cancellation.  A power
+    series (Horner) for :math:`|t| < 1/4`, the direct quotient (relative error
+    :math:`\le 2\epsilon/|t|`) elsewhere; requires :math:`t > -1`.
+    """
+    t = np.asarray(t, dtype=np.float64)
+    small = np.abs(t) < _DEFICIT_T
+    series = np.zeros_like(t)
+    for coef in reversed(_DEFICIT_COEFS):
+        series = coef - t * series
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tt = np.where(small, 1.0, t)
+        direct = (tt - np.log1p(tt)) / (tt * tt)
     out = np.where(small, series, direct)
     return out[()] if out.ndim == 0 else out
 

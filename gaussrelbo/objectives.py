@@ -14,7 +14,7 @@ point is the same with :math:`L = 0`.  The Renyi term lives in :func:`renyi_term
 
 import numpy as np
 
-from ._numerics import ell, log1p_ratio, renyi_weight
+from ._numerics import ell, ell_deficit, log1p_ratio, renyi_weight
 from ._validation import as_float_array, check_alpha, check_beta
 from .model import DataMoments, LinearGaussianVAE
 
@@ -25,6 +25,7 @@ __all__ = [
     "log_evidence",
     "rate",
     "relbo",
+    "relbo_expansion",
     "renyi_term",
     "vr_bound",
 ]
@@ -323,6 +324,45 @@ def relbo(model, data, alpha):
     value = (-_distortion(model, d) - _rate(model, d)
              + renyi_weight(alpha) * _renyi_bracket(model, alpha))
     return _out(value, np.broadcast_shapes(d.shape, alpha.shape))
+
+
+def relbo_expansion(model, data, alpha):
+    r"""RELBO about the ELBO: ``(difference, coefficient, remainder)``, free of cancellation.
+
+    .. math:: \mathrm{RELBO}_\alpha - \mathrm{ELBO} = \frac{1-\alpha}{\alpha}\,B(\alpha)
+              = (\alpha-1)\,[H(p(z|x)) - H(q)] + \text{remainder},
+
+    with :math:`B(\alpha) = H(q) - H_\alpha(p(z|x))` (:func:`renyi_term`) and, for
+    :math:`t = \alpha - 1`, :math:`\text{remainder} = \frac{t^2}{\alpha}\big[B(1) -
+    \tfrac k2\,g(t)\big]`, :math:`g(t) = (t-\operatorname{log1p}t)/t^2`.  Subtracting two
+    computed bounds loses all digits of the difference as :math:`\alpha \to 1`; this does not.
+
+    Returns
+    -------
+    difference, coefficient, remainder : ndarray or float
+        ``relbo - elbo``, the first-order coefficient :math:`H(p(z|x)) - H(q)`, and
+        ``difference - (alpha - 1) * coefficient``.
+
+    Examples
+    --------
+    >>> import numpy as np, gaussrelbo as gr
+    >>> m, data, _ = gr.report.default_problem()
+    >>> diff, coef, rem = gr.relbo_expansion(m, data, 1.0 + 1e-9)
+    >>> bool(np.isclose(diff, 1e-9 * coef, rtol=1e-8)), bool(abs(rem) < 1e-17)
+    (True, True)
+    >>> diff, _, _ = gr.relbo_expansion(m, data, 0.3)
+    >>> bool(np.isclose(diff, gr.relbo(m, data, 0.3) - gr.elbo(m, data), rtol=1e-12))
+    True
+    """
+    alpha = check_alpha(alpha)
+    d = _data(model, data)
+    shape = np.broadcast_shapes(d.shape, alpha.shape)
+    b1 = 0.5 * (model.logdet_D - model.log_post_ratio)              # B(1)
+    t = alpha - 1.0
+    diff = renyi_weight(alpha) * _renyi_bracket(model, alpha)
+    rem = t * t / alpha * (b1 - 0.5 * model.k * ell_deficit(t))
+    return _out(diff, shape), _out(-b1, np.broadcast_shapes(d.shape, np.shape(b1))), \
+        _out(rem, shape)
 
 
 def vr_bound(model, data, alpha):

@@ -8,7 +8,8 @@ import gaussrelbo
 import pytest
 
 MODULES = sorted(name for _, name, _ in pkgutil.iter_modules(gaussrelbo.__path__,
-                                                             prefix="gaussrelbo."))
+                                                             prefix="gaussrelbo.")
+                 if name != "gaussrelbo.__main__")
 
 
 @pytest.mark.parametrize("name", MODULES)

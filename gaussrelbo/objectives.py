@@ -98,7 +98,7 @@ def _data(model, data):
 
 
 class _Proj:
-    """The projections every objective shares, computed once per call.
+    r"""The projections every objective shares, computed once per call.
 
     ``enc``: the encoder mean :math:`Vx + c`; ``a``: :math:`U^T(x-b)`; ``perp``: the data
     average of :math:`\|(I-UU^T)(x-b)\|^2`.  Each of ``enc``/``a`` is a (centre, spread) pair.

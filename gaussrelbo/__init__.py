@@ -10,6 +10,7 @@ from .encoders import optimal_encoder
 from .entropy import renyi_entropy, shannon_entropy
 from .model import DataMoments, LinearGaussianVAE
 from . import report
+from .spectral import profiled_objective, spectral_objective
 from .objectives import (beta_elbo, distortion, elbo, log_evidence, rate, relbo, relbo_expansion,
                          renyi_term, vr_bound)
 
@@ -23,11 +24,13 @@ __all__ = [
     "elbo",
     "log_evidence",
     "optimal_encoder",
+    "profiled_objective",
     "rate",
     "relbo",
     "relbo_expansion",
     "renyi_entropy",
     "renyi_term",
     "shannon_entropy",
+    "spectral_objective",
     "vr_bound",
 ]

@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DataMoments",
     "LinearGaussianVAE",
+    "LinearVAE",
     "beta_elbo",
     "distortion",
     "elbo",
@@ -34,3 +35,11 @@ __all__ = [
     "spectral_objective",
     "vr_bound",
 ]
+
+
+def __getattr__(name):
+    # The scikit-learn estimator is imported on first use: scikit-learn is an optional extra.
+    if name == "LinearVAE":
+        from .estimator import LinearVAE
+        return LinearVAE
+    raise AttributeError(f"module 'gaussrelbo' has no attribute {name!r}")

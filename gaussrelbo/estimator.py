@@ -1,0 +1,266 @@
+r"""A scikit-learn estimator: fit a linear VAE by the RELBO, the ELBO or the beta-ELBO.
+
+Requires the optional extra ``pip install 'gaussrelbo[sklearn]'``.  Like
+:class:`sklearn.decomposition.PCA`, the model is fitted to the sample covariance with ``ddof=1``
+and scored by a plain per-sample average (DESIGN §7), so with ``objective="elbo"`` (or
+``"relbo"``, any alpha) the fitted decoder spans PCA's components, ``noise_variance_`` equals
+PCA's and ``get_covariance()`` equals PCA's.
+"""
+
+import numpy as np
+
+try:
+    from sklearn.base import BaseEstimator, TransformerMixin
+    from sklearn.utils import check_random_state
+    from sklearn.utils.validation import check_is_fitted, validate_data
+except ImportError as exc:                                    # pragma: no cover
+    raise ImportError("gaussrelbo.LinearVAE needs scikit-learn: install the extra with "
+                      "`pip install 'gaussrelbo[sklearn]'`") from exc
+
+from . import _generated as g
+from .basins import fit_population
+from .encoders import optimal_encoder
+from .model import LinearGaussianVAE
+from .objectives import beta_elbo, elbo, log_evidence, relbo
+from .spectral import profiled_objective
+
+__all__ = ["LinearVAE"]
+
+_OBJECTIVES = ("relbo", "elbo", "beta_elbo")
+
+
+def _beta_learned(lam, k, beta):
+    """Global beta-ELBO optimum over r active dimensions with learned sigma2 (DESIGN §9):
+    every self-consistent fixed point sigma2 = sum_{j not in A} lam_j / (n - beta r) over the
+    top-r sets A, the best by value.  Returns (w2, sigma2)."""
+    n = lam.size
+    best = None
+    for r in range(k + 1):
+        if n - beta * r <= 0:
+            continue
+        s2 = float(g.sigma2_fixed_point(lam[r:].sum(), n, r, beta))
+        if s2 <= 0 or np.any(lam[:r] <= beta * s2):
+            continue
+        w2 = np.zeros(k)
+        w2[:r] = lam[:r] - beta * s2
+        value = profiled_objective(lam, w2, s2, "beta_elbo", beta=beta)
+        if best is None or value > best[0]:
+            best = (value, w2, s2)
+    if best is None:
+        raise ValueError("no self-consistent beta-ELBO stationary point: the discarded variance "
+                         "is zero; set `sigma2` or lower `n_components`")
+    return best[1], best[2]
+
+
+class LinearVAE(TransformerMixin, BaseEstimator):
+    r"""Linear-Gaussian VAE fitted by the RELBO, the ELBO or the beta-ELBO.
+
+    Model: :math:`z\sim N(0,I_k)`, :math:`x|z \sim N(Wz+b, \sigma^2 I)`, encoder
+    :math:`q(z|x) = N(Vx+c, D)`.
+
+    Parameters
+    ----------
+    n_components : int
+        Latent dimension k (``< n_features`` when ``sigma2`` is learned).
+    objective : {"relbo", "elbo", "beta_elbo"}
+    alpha : float
+        Renyi order of the RELBO.
+    beta : float
+        Rate weight of the beta-ELBO.
+    encoder : {"diagonal", "full"}
+        Encoder covariance family.
+    sigma2 : float or None
+        Fixed decoder noise variance, or ``None`` to learn it.
+    solver : {"auto", "closed_form", "lbfgs"}
+        ``"auto"`` is the closed form (DESIGN §7, §9), which exists for every objective here;
+        ``"lbfgs"`` runs gradient ascent on all parameters from a random start.
+    random_state : int, Generator or None
+        Seed of the L-BFGS start.
+    max_iter, tol : int, float
+        L-BFGS iteration cap and gradient tolerance.
+
+    Attributes
+    ----------
+    components_ : ndarray (k, n_features)
+        Decoder loadings :math:`W^T` (not orthonormal; their span is PCA's).
+    mean_ : ndarray (n_features,)
+    noise_variance_ : float
+    decoder_bias_ : ndarray (n_features,)
+        b (equals ``mean_`` at the optimum).
+    encoder_mean_ : ndarray (k, n_features)
+        V: the encoder mean is ``X @ encoder_mean_.T + encoder_bias_``.
+    encoder_bias_ : ndarray (k,)
+    encoder_cov_ : ndarray (k,) or (k, k)
+        D, its diagonal for ``encoder="diagonal"``.
+    n_active_ : int
+        Latent dimensions that did not collapse (non-zero columns of W).
+    objective_value_ : float
+        The objective averaged over the training samples (as :meth:`score`).
+    n_iter_ : int
+        L-BFGS iterations, or 1 for the closed form (one exact step).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussrelbo import LinearVAE
+    >>> X = np.random.default_rng(0).normal(size=(200, 5)) * [3, 2, 1, 0.5, 0.5]
+    >>> vae = LinearVAE(n_components=2, objective="beta_elbo", beta=4.0).fit(X)
+    >>> vae.transform(X).shape, vae.n_active_
+    ((200, 2), 2)
+    """
+
+    def __init__(self, n_components=1, objective="relbo", alpha=1.0, beta=1.0,
+                 encoder="diagonal", sigma2=None, solver="auto", random_state=None,
+                 max_iter=20000, tol=1e-10):
+        self.n_components = n_components
+        self.objective = objective
+        self.alpha = alpha
+        self.beta = beta
+        self.encoder = encoder
+        self.sigma2 = sigma2
+        self.solver = solver
+        self.random_state = random_state
+        self.max_iter = max_iter
+        self.tol = tol
+
+    # ---- fitting --------------------------------------------------------------------------------
+    def _check_params(self, n_features):
+        if self.objective not in _OBJECTIVES:
+            raise ValueError(f"`objective` must be one of {_OBJECTIVES}, got {self.objective!r}")
+        if self.encoder not in ("diagonal", "full"):
+            raise ValueError(f"`encoder` must be 'diagonal' or 'full', got {self.encoder!r}")
+        if self.solver not in ("auto", "closed_form", "lbfgs"):
+            raise ValueError(f"`solver` must be 'auto', 'closed_form' or 'lbfgs', got "
+                             f"{self.solver!r}")
+        k = self.n_components
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"`n_components` must be a positive integer, got {k!r}")
+        limit = n_features if self.sigma2 is not None else n_features - 1
+        if k > limit:
+            raise ValueError(f"`n_components`={k} must be at most {limit} for n_features="
+                             f"{n_features} (1 feature(s) leave no noise to learn)"
+                             if n_features == 1 else
+                             f"`n_components`={k} must be at most {limit} for n_features="
+                             f"{n_features}" + (" when sigma2 is learned" if self.sigma2 is None
+                                                else ""))
+        for name in ("alpha", "beta"):
+            val = getattr(self, name)
+            if not (np.isscalar(val) and np.isfinite(val) and val > 0):
+                raise ValueError(f"`{name}` must be positive and finite, got {val!r}")
+        if self.sigma2 is not None and not (np.isscalar(self.sigma2) and np.isfinite(self.sigma2)
+                                            and self.sigma2 > 0):
+            raise ValueError(f"`sigma2` must be None or positive and finite, got {self.sigma2!r}")
+        return int(k)
+
+    def fit(self, X, y=None):
+        """Fit to the rows of X (its mean and ``ddof=1`` covariance, as PCA). Returns self."""
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        X = np.asarray(X, dtype=np.float64)
+        N, n = X.shape
+        k = self._check_params(n)
+        self.mean_ = X.mean(axis=0)
+        Xc = X - self.mean_
+        lam, U = np.linalg.eigh(Xc.T @ Xc / (N - 1))
+        lam, U = np.maximum(lam[::-1], 0.0), U[:, ::-1]
+        gamma = self.beta if self.objective == "beta_elbo" else 1.0
+        if self.solver == "lbfgs":
+            seed = check_random_state(self.random_state).randint(2**31)
+            res = fit_population(lam, k, self.objective, alpha=self.alpha, beta=self.beta,
+                                 sigma2=self.sigma2, encoder=self.encoder, random_state=seed,
+                                 maxiter=self.max_iter, gtol=self.tol)
+            self.n_iter_ = res.n_iter
+            W, b, s2 = U @ res.W, self.mean_ + U @ res.b, res.sigma2
+            V = res.V @ U.T
+            c, D = res.c - V @ self.mean_, res.D
+        else:
+            if self.sigma2 is not None:
+                s2 = float(self.sigma2)
+                w2 = np.maximum(lam[:k] - gamma * s2, 0.0)
+            elif self.objective == "beta_elbo":
+                w2, s2 = _beta_learned(lam, k, self.beta)
+            else:
+                s2 = float(lam[k:].sum() / (n - k))                  # DESIGN §7
+                if s2 <= 0:
+                    raise ValueError("the discarded variance is zero, so sigma2 cannot be "
+                                     "learned; set `sigma2` or lower `n_components`")
+                w2 = np.maximum(lam[:k] - s2, 0.0)
+            W, b = U[:, :k] * np.sqrt(w2), self.mean_.copy()
+            V = c = D = None
+            self.n_iter_ = 1
+        model = LinearGaussianVAE(W, b, s2, np.zeros((k, n)), np.zeros(k), np.ones(k))
+        if V is None:
+            kind = {"relbo": ("relbo", {"alpha": self.alpha}), "elbo": ("elbo", {}),
+                    "beta_elbo": ("beta_elbo", {"beta": self.beta})}[self.objective]
+            model = optimal_encoder(model, kind[0], diagonal=self.encoder == "diagonal",
+                                    **kind[1])
+        else:
+            model = model.replace(V=V, c=c, D=D,
+                                  encoder_cov="diag" if self.encoder == "diagonal" else "full")
+        self._model = model
+        self.components_ = model.W.T.copy()
+        self.decoder_bias_ = model.b.copy()
+        self.noise_variance_ = float(model.sigma2)
+        self.encoder_mean_ = model.V.copy()
+        self.encoder_bias_ = model.c.copy()
+        self.encoder_cov_ = model.D.copy()
+        norms = np.sum(model.W**2, axis=0)
+        self.n_active_ = int(np.sum(norms > 1e-10 * max(lam[0], np.finfo(float).tiny)))
+        self.objective_value_ = float(np.mean(self._objective(X)))
+        return self
+
+    # ---- using the fit ----------------------------------------------------------------------------
+    def _objective(self, X):
+        m = self._model
+        if self.objective == "relbo":
+            return relbo(m, X, self.alpha)
+        if self.objective == "elbo":
+            return elbo(m, X)
+        return beta_elbo(m, X, self.beta)
+
+    def _check(self, X):
+        check_is_fitted(self)
+        return np.asarray(validate_data(self, X, dtype=[np.float64, np.float32], reset=False),
+                          dtype=np.float64)
+
+    def transform(self, X):
+        """Encoder mean ``V x + c`` of each row, shape (N, k)."""
+        X = self._check(X)
+        return X @ self.encoder_mean_.T + self.encoder_bias_
+
+    def inverse_transform(self, Z):
+        """Decoder mean ``W z + b`` of each row of Z, shape (N, n_features)."""
+        check_is_fitted(self)
+        Z = np.asarray(Z, dtype=np.float64)
+        return Z @ self.components_ + self.decoder_bias_
+
+    def score_samples(self, X):
+        """The chosen objective of each sample (nats)."""
+        return np.asarray(self._objective(self._check(X)), dtype=np.float64)
+
+    def score(self, X, y=None):
+        """The chosen objective averaged over the samples (nats)."""
+        return float(np.mean(self.score_samples(X)))
+
+    def log_likelihood(self, X):
+        """log p(x) of each sample under the fitted generative model."""
+        return np.asarray(log_evidence(self._model, self._check(X)), dtype=np.float64)
+
+    def get_covariance(self):
+        """Model covariance of the data, :math:`WW^T + \\sigma^2 I` (as PCA's)."""
+        check_is_fitted(self)
+        W = self.components_.T
+        return W @ W.T + self.noise_variance_ * np.eye(W.shape[0])
+
+    def sample(self, n_samples=1, random_state=None):
+        """Draw from the generative model: ``x = W z + b + sigma * eps``."""
+        check_is_fitted(self)
+        rng = check_random_state(random_state)
+        k, n = self.components_.shape
+        z = rng.standard_normal(size=(n_samples, k))
+        eps = rng.standard_normal(size=(n_samples, n))
+        return z @ self.components_ + self.decoder_bias_ + np.sqrt(self.noise_variance_) * eps
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags

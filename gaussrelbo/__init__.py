@@ -6,6 +6,7 @@ posterior p(z|x), and returns to the ELBO as alpha -> 1.  For the linear-Gaussia
 quantity has a closed form; see ``docs/`` and the derivations in ``derivations/``.
 """
 
+from .basins import basin_map, fit_population
 from .encoders import optimal_encoder
 from .entropy import renyi_entropy, shannon_entropy
 from .model import DataMoments, LinearGaussianVAE
@@ -20,9 +21,11 @@ __all__ = [
     "DataMoments",
     "LinearGaussianVAE",
     "LinearVAE",
+    "basin_map",
     "beta_elbo",
     "distortion",
     "elbo",
+    "fit_population",
     "log_evidence",
     "optimal_encoder",
     "profiled_objective",

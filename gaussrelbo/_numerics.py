@@ -26,7 +26,8 @@ def ell(alpha):
     small = np.abs(t) < _SERIES_T
     with np.errstate(divide="ignore", invalid="ignore"):
         direct = np.log(alpha) / np.where(small, 1.0, t)
-    series = 1.0 - t * (0.5 - t * (1.0 / 3.0 - 0.25 * t))
+    ts = np.where(small, t, 0.0)
+    series = 1.0 - ts * (0.5 - ts * (1.0 / 3.0 - 0.25 * ts))
     out = np.where(small, series, direct)
     return out[()] if out.ndim == 0 else out
 
@@ -37,7 +38,8 @@ def ell_t(t):
     small = np.abs(t) < _SERIES_T
     with np.errstate(divide="ignore", invalid="ignore"):
         direct = np.log1p(t) / np.where(small, 1.0, t)
-    series = 1.0 - t * (0.5 - t * (1.0 / 3.0 - 0.25 * t))
+    ts = np.where(small, t, 0.0)
+    series = 1.0 - ts * (0.5 - ts * (1.0 / 3.0 - 0.25 * ts))
     out = np.where(small, series, direct)
     return out[()] if out.ndim == 0 else out
 
@@ -57,9 +59,10 @@ def ell_deficit(t):
     """
     t = np.asarray(t, dtype=np.float64)
     small = np.abs(t) < _DEFICIT_T
+    ts = np.where(small, t, 0.0)
     series = np.zeros_like(t)
     for coef in reversed(_DEFICIT_COEFS):
-        series = coef - t * series
+        series = coef - ts * series
     with np.errstate(divide="ignore", invalid="ignore"):
         tt = np.where(small, 1.0, t)
         direct = (tt - np.log1p(tt)) / (tt * tt)
@@ -78,14 +81,18 @@ def log1p_ratio(t, y):
     r""":math:`\operatorname{log1p}(t y)/t`, equal to :math:`y` at :math:`t = 0`.
 
     Used where a difference quotient in :math:`t=\alpha-1` has a removable singularity.
-    Requires :math:`1 + t y > 0`.
+    Requires :math:`1 + t y > 0`.  For :math:`|ty| < 10^{-8}` the series
+    :math:`y(1 - ty/2 + (ty)^2/3)` (error below :math:`(ty)^3/4`) avoids the underflow of
+    :math:`ty` for tiny t.
     """
     t = np.asarray(t, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
-    zero = t == 0
+    u = t * y
+    small = np.abs(u) < 1e-8
     with np.errstate(divide="ignore", invalid="ignore"):
-        q = np.log1p(t * y) / np.where(zero, 1.0, t)
-    out = np.where(zero, y, q)
+        q = np.log1p(u) / np.where(small, 1.0, t)
+    us = np.where(small, u, 0.0)
+    out = np.where(small, y * (1.0 - us * (0.5 - us / 3.0)), q)
     return out[()] if out.ndim == 0 else out
 
 

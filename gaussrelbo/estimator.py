@@ -104,9 +104,10 @@ class LinearVAE(TransformerMixin, BaseEstimator):
     >>> import numpy as np
     >>> from gaussrelbo import LinearVAE
     >>> X = np.random.default_rng(0).normal(size=(200, 5)) * [3, 2, 1, 0.5, 0.5]
-    >>> vae = LinearVAE(n_components=2, objective="beta_elbo", beta=4.0).fit(X)
-    >>> vae.transform(X).shape, vae.n_active_
-    ((200, 2), 2)
+    >>> vae = LinearVAE(n_components=3, objective="beta_elbo", beta=4.0, sigma2=0.5).fit(X)
+    >>> lam = np.linalg.eigvalsh(np.cov(X.T))[::-1]          # ddof=1, as PCA
+    >>> vae.transform(X).shape, vae.n_active_ == int(np.sum(lam[:3] > 4.0 * 0.5))
+    ((200, 3), True)
     """
 
     def __init__(self, n_components=1, objective="relbo", alpha=1.0, beta=1.0,

@@ -349,8 +349,40 @@ def _match(result, points, vtol):
     return f"subset={tuple(int(j) for j in best.subset)}{kind} {best.kind}"
 
 
+def _pool(n_jobs):
+    """Worker processes started fresh ("spawn") with single-threaded BLAS: the matrices are
+    tiny, and threaded BLAS in several processes on few cores only fights for them."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    saved = {v: os.environ.get(v) for v in names}
+    os.environ.update({v: "1" for v in names})
+    try:
+        pool = ProcessPoolExecutor(max_workers=n_jobs,
+                                   mp_context=multiprocessing.get_context("spawn"))
+        pool.submit(int, 0).result()                    # start the workers under this env
+        for _ in range(n_jobs - 1):
+            pool.submit(int, 0)
+    finally:
+        for v, old in saved.items():
+            if old is None:
+                os.environ.pop(v, None)
+            else:
+                os.environ[v] = old
+    return pool
+
+
+def _one_run(job):
+    lam, k, objective, sigma2, encoder, kw, seed = job
+    res = fit_population(lam, k, objective, sigma2=sigma2, encoder=encoder,
+                         random_state=np.random.default_rng(seed), **kw)
+    return res
+
+
 def basin_map(lam, k, objective="relbo", params=(1.0,), n_runs=50, sigma2=None,
-              encoder="diagonal", random_state=0, progress=False, vtol=1e-6):
+              encoder="diagonal", random_state=0, progress=False, vtol=1e-6, n_jobs=1):
     r"""Basins of attraction of L-BFGS on the full objective, as fractions per parameter value.
 
     Parameters
@@ -363,6 +395,8 @@ def basin_map(lam, k, objective="relbo", params=(1.0,), n_runs=50, sigma2=None,
         Random starts per parameter value (seeded from ``random_state``: reproducible).
     progress : bool
         Print a progress line to stderr.
+    n_jobs : int
+        Worker processes (the result does not depend on it: each run has its own seed).
     vtol : float
         Relative value tolerance for matching a run to a stationary point; the run's support
         (eigen-directions its W uses) must equal the point's subset when several match.
@@ -381,24 +415,34 @@ def basin_map(lam, k, objective="relbo", params=(1.0,), n_runs=50, sigma2=None,
     params = list(params) if name != "none" else [None]
     out = BasinMap(objective, name, params, int(n_runs))
     seeds = np.random.SeedSequence(random_state).spawn(len(params))
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
+        raise ValueError(f"`n_jobs` must be a positive integer, got {n_jobs!r}")
     total, done = len(params) * n_runs, 0
-    for param, seed in zip(params, seeds):
-        kw = {name: param} if name != "none" else {}
-        pts = stationary_points(lam, k, objective, sigma2=sigma2, encoder=encoder, **kw).points
-        rngs = [np.random.default_rng(s) for s in seed.spawn(n_runs)]
-        counts, runs = {}, []
-        for rng in rngs:
-            res = fit_population(lam, k, objective, sigma2=sigma2, encoder=encoder,
-                                 random_state=rng, **kw)
-            label = _match(res, pts, vtol)
-            counts[label] = counts.get(label, 0) + 1
-            runs.append({"value": res.value, "support": _support(res.W), "label": label,
-                         "grad_norm": res.grad_norm, "sigma2": res.sigma2})
-            done += 1
-            if progress:
-                print(f"\rbasins: {done}/{total} runs", end="", file=sys.stderr, flush=True)
-        out.counts.append(dict(sorted(counts.items())))
-        out.runs.append(runs)
+    pool = None
+    if n_jobs > 1:
+        pool = _pool(int(n_jobs))
+    try:
+        for param, seed in zip(params, seeds):
+            kw = {name: param} if name != "none" else {}
+            pts = stationary_points(lam, k, objective, sigma2=sigma2, encoder=encoder,
+                                    max_points=2000, **kw).points
+            jobs = [(lam, k, objective, sigma2, encoder, kw, s) for s in seed.spawn(n_runs)]
+            results = pool.map(_one_run, jobs) if pool else map(_one_run, jobs)
+            counts, runs = {}, []
+            for res in results:
+                label = _match(res, pts, vtol)
+                counts[label] = counts.get(label, 0) + 1
+                runs.append({"value": res.value, "support": _support(res.W), "label": label,
+                             "grad_norm": res.grad_norm, "sigma2": res.sigma2})
+                done += 1
+                if progress:
+                    print(f"\rbasins: {done}/{total} runs", end="", file=sys.stderr,
+                          flush=True)
+            out.counts.append(dict(sorted(counts.items())))
+            out.runs.append(runs)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     if progress:
         print(file=sys.stderr)
     return out

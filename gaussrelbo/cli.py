@@ -5,6 +5,7 @@ sets ``func``) and is dispatched here.  Bad arguments give a one-line message an
 """
 
 import argparse
+import os
 import sys
 
 __all__ = ["main"]
@@ -19,19 +20,14 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser():
     from . import __version__
-    from . import _cli_report
+    from . import _cli_optima, _cli_report
 
     parser = _Parser(prog="gaussrelbo", description="Exact RELBO / ELBO / beta-ELBO analysis of "
                      "linear-Gaussian VAEs.")
     parser.add_argument("--version", action="version", version=f"gaussrelbo {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _cli_report.register(sub)
-    try:
-        from . import _cli_optima
-    except ImportError:
-        pass
-    else:
-        _cli_optima.register(sub)
+    _cli_optima.register(sub)
     return parser
 
 
@@ -44,7 +40,10 @@ def main(argv=None):
         return 2
     try:
         return int(args.func(args) or 0)
-    except (ValueError, OSError) as exc:
+    except BrokenPipeError:                      # output piped into e.g. `head`: not an error
+        sys.stdout = open(os.devnull, "w")
+        return 0
+    except (ValueError, OSError, ImportError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"gaussrelbo {args.command}: error: {msg}", file=sys.stderr)
         return 2

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import gaussrelbo as gr
+import gaussrelbo.optima  # noqa: F401  (gr.optima below)
 from gaussrelbo.basins import _Problem, fit_population
 
 LAM = np.array([5.0, 4.0, 3.0, 2.0, 1.2, 0.5])
@@ -104,3 +105,28 @@ def test_bad_input():
         fit_population(LAM, 2, "elbo", encoder="dense")
     with pytest.raises(ValueError, match="`lam` must be"):
         fit_population([[1.0]], 1, "elbo")
+
+
+def test_basin_map_matches_stationary_points_and_is_reproducible():
+    bm = gr.basin_map(LAM, 3, "relbo", params=(0.3, 3.0), n_runs=4, sigma2=0.8, random_state=1)
+    assert bm.parameter == "alpha" and bm.params == [0.3, 3.0]
+    for counts, fr in zip(bm.counts, bm.fractions):
+        assert sum(counts.values()) == 4 and abs(sum(fr.values()) - 1) < 1e-15
+        assert "unmatched" not in counts
+    # every run's value is that of the point it was matched to
+    atlas = gr.optima.stationary_points(LAM, 3, "relbo", alpha=0.3, sigma2=0.8)
+    values = {f"subset={p.subset}{'' if p.orthogonal else ' non-orthogonal'} {p.kind}": p.value
+              for p in atlas.points}
+    for run in bm.runs[0]:
+        assert abs(run["value"] - values[run["label"]]) <= 1e-6 * (1 + abs(run["value"]))
+    again = gr.basin_map(LAM, 3, "relbo", params=(0.3, 3.0), n_runs=4, sigma2=0.8,
+                         random_state=1)
+    assert again.counts == bm.counts
+    assert [r["value"] for r in again.runs[1]] == [r["value"] for r in bm.runs[1]]
+
+
+def test_basin_map_bad_input():
+    with pytest.raises(ValueError, match="`n_runs` must be a positive integer"):
+        gr.basin_map(LAM, 2, "elbo", n_runs=0)
+    with pytest.raises(ValueError, match="`n_jobs` must be a positive integer"):
+        gr.basin_map(LAM, 2, "elbo", n_runs=2, n_jobs=0)

@@ -1,0 +1,128 @@
+"""``gaussrelbo optima``: the atlas of stationary points of one objective on one spectrum."""
+
+import csv
+import json
+import sys
+
+import numpy as np
+
+from .datasets import load_spectrum
+from .optima import stationary_points
+
+__all__ = ["register"]
+
+_OBJECTIVES = {"loglik": "loglik", "elbo": "elbo", "relbo": "relbo", "beta-elbo": "beta_elbo"}
+_FIELDS = ("subset", "kind", "hessian_signs", "value", "rate", "distortion", "sigma2", "active",
+           "orthogonal")
+
+
+def _positive(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"expected a positive number, got {text!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def register(subparsers):
+    import argparse
+
+    def positive(text):
+        try:
+            return _positive(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    def positive_int(text):
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") \
+                from None
+        if v < 1:
+            raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        return v
+
+    p = subparsers.add_parser(
+        "optima", help="stationary points, their kinds and the global maximum",
+        description="Every stationary point of an objective on a data spectrum, classified by "
+        "its Hessian over the decoder (W, and sigma2 when learned).")
+    p.add_argument("--spectrum", default="synthetic",
+                   help="built-in name (synthetic, design9, digits), scikit-learn data set "
+                        "(wine, iris, breast_cancer, sklearn-digits), a file of eigenvalues "
+                        "(one per line) or a CSV data matrix (rows = samples)")
+    p.add_argument("--k", type=positive_int, required=True, help="latent dimension")
+    p.add_argument("--objective", choices=tuple(_OBJECTIVES), required=True)
+    p.add_argument("--alpha", type=positive, help="Renyi order (relbo)")
+    p.add_argument("--beta", type=positive, help="rate weight (beta-elbo)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--sigma2", type=positive, help="fixed decoder noise variance")
+    g.add_argument("--learn-sigma2", action="store_true", help="learn sigma2 (the default)")
+    p.add_argument("--encoder", choices=("diagonal", "full"), default="diagonal")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.add_argument("--max-points", type=positive_int, default=10000,
+                   help="cap on the orthogonal points enumerated")
+    p.set_defaults(func=run)
+    return p
+
+
+def _records(atlas):
+    return [p.to_dict() for p in atlas.points]
+
+
+def run(args):
+    objective = _OBJECTIVES[args.objective]
+    if objective == "relbo" and args.alpha is None:
+        raise ValueError("--alpha is required with --objective relbo")
+    if objective == "beta_elbo" and args.beta is None:
+        raise ValueError("--beta is required with --objective beta-elbo")
+    lam = load_spectrum(args.spectrum)
+    if args.k > lam.size:
+        raise ValueError(f"--k {args.k} exceeds the spectrum's dimension n={lam.size}")
+    atlas = stationary_points(lam, args.k, objective, alpha=args.alpha, beta=args.beta,
+                              sigma2=args.sigma2, encoder=args.encoder,
+                              max_points=args.max_points)
+    out = sys.stdout
+    if args.format == "json":
+        d = atlas.to_dict()
+        d["objective"] = args.objective
+        json.dump(d, out, indent=2)
+        out.write("\n")
+        return 0
+    recs = _records(atlas)
+    if args.format == "csv":
+        w = csv.writer(out)
+        w.writerow(_FIELDS)
+        for r in recs:
+            w.writerow([" ".join(map(str, r["subset"])), r["kind"],
+                        " ".join(map(str, r["hessian_signs"] or [])), repr(r["value"]),
+                        repr(r["rate"]), repr(r["distortion"]), repr(r["sigma2"]), r["active"],
+                        r["orthogonal"]])
+        return 0
+    gm = atlas.global_max
+    s2 = "learned" if atlas.sigma2 is None else f"{atlas.sigma2:g}"
+    out.write(f"gaussrelbo optima: {args.objective} on {args.spectrum!s} (n={lam.size}), "
+              f"k={args.k}, sigma2 {s2}, {args.encoder} encoder\n")
+    out.write(f"global maximum: subset {list(gm.subset)}, value {gm.value:.10g}, sigma2 "
+              f"{gm.sigma2:.6g}, active {gm.active}\n")
+    if not atlas.complete:
+        out.write(f"enumeration capped at --max-points {args.max_points}; orthogonal "
+                  f"stationary points in all: {atlas.n_orthogonal}\n")
+    if atlas.index_counts:
+        items = list(atlas.index_counts.items())
+        shown = ", ".join(f"{k}: {v}" for k, v in items[:8])
+        more = (f", ... ({len(items)} patterns in all; --format json lists them)"
+                if len(items) > 8 else "")
+        out.write("orthogonal points per Hessian sign pattern (pos, zero, neg): "
+                  f"{shown}{more}\n")
+    out.write(f"\n{'subset':<24} {'kind':<10} {'signs':<14} {'value':>14} {'rate':>10} "
+              f"{'distortion':>12} {'sigma2':>9} {'act':>3} orth\n")
+    for r in recs:
+        sub = ",".join(map(str, r["subset"])) or "-"
+        signs = ",".join(map(str, r["hessian_signs"])) if r["hessian_signs"] else "-"
+        out.write(f"{sub[:24]:<24} {r['kind']:<10} {signs:<14} {r['value']:>14.8g} "
+                  f"{r['rate']:>10.5g} {r['distortion']:>12.7g} {r['sigma2']:>9.5g} "
+                  f"{r['active']:>3} {'y' if r['orthogonal'] else 'n'}\n")
+    return 0

@@ -416,6 +416,7 @@ def _candidates(sp):
             for J in combinations(eligible, r):
                 yield J, sp.sigma2
         return
+    # learned sigma2: every subset is examined; (None, None) marks an inconsistent one
     total = lam.sum()
     for r in range(k + 1):
         denom = n - gam * r
@@ -423,8 +424,8 @@ def _candidates(sp):
             continue
         for J in combinations(range(n), r):
             s2 = (total - lam[list(J)].sum()) / denom
-            if s2 > 0 and all(lam[j] > gam * s2 for j in J):
-                yield J, s2
+            ok = s2 > 0 and all(lam[j] > gam * s2 for j in J)
+            yield (J, s2) if ok else (None, None)
 
 
 def _n_subsets(sp):
@@ -586,7 +587,8 @@ def stationary_points(spectrum, k, objective="relbo", alpha=None, beta=None, sig
     encoder : {"diagonal", "full"}
     max_points : int
         Cap on the orthogonal points enumerated (by subset size, then lexicographically: the
-        global maximum is always included).  When the number of subsets exceeds it the atlas
+        global maximum is always included); with learned sigma2 at most ``50 * max_points``
+        subsets are examined for self-consistency.  When the number of subsets exceeds it the atlas
         is marked incomplete; for fixed sigma2 the index counts over all of them are still
         given by :func:`index_counts`.
     nonorthogonal : bool
@@ -613,11 +615,13 @@ def stationary_points(spectrum, k, objective="relbo", alpha=None, beta=None, sig
     gmax = _global(sp, data)
     n_subsets = _n_subsets(sp)
     points, complete = [], True
-    for J, s2 in _candidates(sp):
-        if len(points) >= max_points:
+    budget = 50 * max_points                 # subsets examined (learned sigma2 rejects many)
+    for examined, (J, s2) in enumerate(_candidates(sp)):
+        if len(points) >= max_points or examined >= budget:
             complete = False
             break
-        points.append(_point(sp, J, s2, data))
+        if J is not None:
+            points.append(_point(sp, J, s2, data))
     same = [p for p in points if p.subset == gmax.subset
             and np.isclose(p.sigma2, gmax.sigma2, rtol=1e-12)]
     if same:

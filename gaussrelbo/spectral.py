@@ -32,6 +32,8 @@ def _spectrum(lam):
 
 def _used(used, k, n):
     used = np.arange(k) if used is None else np.asarray(used)
+    if used.size == 0:
+        used = used.astype(int)                 # an empty list reads as float
     if used.shape != (k,) or used.dtype.kind not in "iu":
         raise ValueError(f"`used` must be {k} integer eigen-direction indices, got {used!r}")
     if k and (used.min() < 0 or used.max() >= n or np.unique(used).size != k):

@@ -1,49 +1,75 @@
-"""``gaussrelbo report``: the main job, on the embedded default model and data."""
+"""``gaussrelbo report``: the main job -- every figure, the tables and their numbers."""
 
-import json
 import sys
-
-import numpy as np
-
-from .report import alpha_limit_table, default_problem, objectives_table
+import time
 
 __all__ = ["register"]
 
 
 def register(subparsers):
-    p = subparsers.add_parser("report", help="objectives and the alpha -> 1 limit on the default "
-                              "model", description="Print the objectives table of the default "
-                              "model and the alpha -> 1 convergence table.")
-    p.add_argument("--format", choices=("table", "json"), default="table")
+    import argparse
+
+    def formats(text):
+        out = tuple(f.strip() for f in text.split(",") if f.strip())
+        bad = [f for f in out if f not in ("png", "pdf", "svg")]
+        if bad or not out:
+            raise argparse.ArgumentTypeError(f"expected a comma list of png, pdf, svg, got "
+                                             f"{text!r}")
+        return out
+
+    def positive_int(text):
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") \
+                from None
+        if v < 1:
+            raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        return v
+
+    def positive(text):
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") \
+                from None
+        if not v > 0 or v == float("inf"):
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+        return v
+
+    p = subparsers.add_parser(
+        "report", help="write every figure, report.md and numbers.json",
+        description="The main job: loss-landscape figures (PNG and PDF), a Markdown summary "
+        "with the tables that matter and the numbers behind every figure as JSON.  Written "
+        "atomically; a non-empty directory not written by gaussrelbo is kept unless --force.")
+    p.add_argument("--out", default="gaussrelbo-report", help="output directory "
+                   "(default: ./gaussrelbo-report)")
+    p.add_argument("--spectrum", default="synthetic",
+                   help="built-in name (synthetic, design9, digits), scikit-learn data set, "
+                        "a file of eigenvalues or a CSV data matrix (default: synthetic; the "
+                        "collapse figure then uses the embedded digits spectrum)")
+    p.add_argument("--k", type=positive_int, help="latent dimension (default 3, or 10 for n > 12)")
+    p.add_argument("--sigma2", type=positive, help="fixed decoder noise (default: the mean of "
+                   "the discarded eigenvalues)")
+    p.add_argument("--format", type=formats, default=("png", "pdf"),
+                   help="figure formats, comma separated (default png,pdf)")
+    p.add_argument("--force", action="store_true",
+                   help="replace a non-empty directory not written by gaussrelbo report")
     p.set_defaults(func=run)
     return p
 
 
-def _fmt(x):
-    return f"{x: .12g}" if np.isfinite(x) else f"{x}"
-
-
 def run(args):
-    model, data, description = default_problem()
-    objectives = objectives_table(model, data)
-    limit = alpha_limit_table(model, data)
-    if args.format == "json":
-        json.dump({"problem": description, "objectives": objectives, "alpha_limit": limit},
-                  sys.stdout, indent=2)
-        sys.stdout.write("\n")
-        return 0
-    out = sys.stdout
-    out.write(f"gaussrelbo report: {description}\n\n")
-    out.write("Objectives (population values, nats)\n")
-    width = max(len(r["objective"]) for r in objectives)
-    for r in objectives:
-        out.write(f"  {r['objective']:<{width}}  {_fmt(r['value'])}\n")
-    out.write("\nalpha -> 1: RELBO_alpha - ELBO and the remainder after the first-order term\n")
-    out.write(f"  {'alpha - 1':>10}  {'|RELBO - ELBO|':>14}  {'ratio / |a-1|':>14}  "
-              f"{'|remainder|':>12}  {'ratio / (a-1)^2':>15}\n")
-    for r in limit:
-        out.write(f"  {r['delta']:>10.0e}  {r['abs_diff']:>14.6e}  {r['diff_over_delta']:>14.9f}  "
-                  f"{r['abs_remainder']:>12.3e}  {r['remainder_over_delta2']:>15.9f}\n")
-    slope = limit[0]["first_order_coefficient"]
-    out.write(f"\n  first-order coefficient H(p(z|x)) - H(q) = {slope:.12g}\n")
+    from .report import write_report
+
+    t0 = time.perf_counter()
+
+    def progress(msg):
+        print(f"gaussrelbo report: {msg} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr,
+              flush=True)
+
+    path = write_report(args.out, spectrum=args.spectrum, k=args.k, sigma2=args.sigma2,
+                        formats=args.format, force=args.force, progress=progress)
+    print(f"wrote {path} (figures in {path.parent / 'figures'}, numbers in "
+          f"{path.parent / 'numbers.json'}) in {time.perf_counter() - t0:.1f} s")
     return 0

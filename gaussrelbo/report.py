@@ -7,7 +7,8 @@ from .model import DataMoments, LinearGaussianVAE
 from .objectives import (beta_elbo, distortion, elbo, log_evidence, rate, relbo, relbo_expansion,
                          renyi_term, vr_bound)
 
-__all__ = ["DEFAULT_SPECTRUM", "alpha_limit_table", "default_problem", "objectives_table"]
+__all__ = ["DEFAULT_SPECTRUM", "FIGURES", "alpha_limit_table", "build_report", "default_problem",
+           "objectives_table", "optima_table", "problem_for", "report_settings", "write_report"]
 
 #: The synthetic spectrum of DESIGN §8 (n = 6), used with k = 3 and sigma2 = 0.8.
 DEFAULT_SPECTRUM = (5.0, 4.0, 3.0, 2.0, 1.2, 0.5)
@@ -57,3 +58,158 @@ def alpha_limit_table(model, data, deltas=tuple(10.0 ** -np.arange(1, 13))):
                          "abs_remainder": abs(rem), "remainder_over_delta2": rem / t**2,
                          "first_order_coefficient": coef})
     return rows
+
+
+# ---- the full report: figures, tables, numbers -----------------------------------------------------
+
+#: figure stem -> figure function name in :mod:`gaussrelbo.figures`
+FIGURES = (("F1_alpha_limit", "fig_alpha_limit"), ("F2_bounds_vs_alpha", "fig_bounds_vs_alpha"),
+           ("F3_rotation", "fig_rotation"), ("F4_landscape", "fig_landscape"),
+           ("F5_collapse", "fig_collapse"), ("F6_rate_distortion", "fig_rate_distortion"),
+           ("F7_basins", "fig_basins"))
+
+
+def report_settings(spectrum="synthetic", k=None, sigma2=None):
+    """Spectrum, k and a fixed sigma2 for the report: k = 3 for n <= 12 else 10 (at most n - 1);
+    sigma2 = the mean of the discarded eigenvalues (the pPCA maximum-likelihood value)."""
+    from .datasets import load_spectrum
+
+    lam = load_spectrum(spectrum) if isinstance(spectrum, str) else np.asarray(spectrum, float)
+    n = lam.size
+    if n < 2:
+        raise ValueError(f"`spectrum` needs at least 2 eigenvalues, got {n}")
+    k = (3 if n <= 12 else 10) if k is None else k
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n:
+        raise ValueError(f"`k` must be an integer in [1, n-1={n - 1}], got {k!r}")
+    if sigma2 is None:
+        sigma2 = float(lam[k:].mean())
+        if sigma2 <= 0:
+            raise ValueError("the discarded eigenvalues are all zero; pass sigma2")
+    return lam, int(k), float(sigma2)
+
+
+def optima_table(lam, k, sigma2, alphas=(0.25, 1.0, 4.0), betas=(0.5, 2.0, 4.0)):
+    """Global optimum of every objective, fixed sigma2 and learned sigma2."""
+    from .optima import global_maximum
+
+    rows = []
+    specs = [("log-likelihood", "loglik", {})] + [
+        (f"RELBO alpha={a:g}", "relbo", {"alpha": a}) for a in alphas] + [
+        (f"beta-ELBO beta={b:g}", "beta_elbo", {"beta": b}) for b in betas]
+    for name, objective, kw in specs:
+        for s2 in (sigma2, None):
+            p = global_maximum(lam, k, objective, sigma2=s2, **kw)
+            rows.append({"objective": name, "sigma2_mode": "fixed" if s2 else "learned",
+                         "value": p.value, "rate": p.rate, "distortion": p.distortion,
+                         "sigma2": p.sigma2, "active": p.active})
+    return rows
+
+
+def _md_table(rows, cols, fmt):
+    head = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
+    return head + "".join("| " + " | ".join(fmt.get(c, "{}").format(r[c]) for c in cols) + " |\n"
+                          for r in rows)
+
+
+def build_report(spectrum="synthetic", k=None, sigma2=None, progress=None, figures=None):
+    """Compute every figure and table of the report.  Returns ``(figs, markdown, numbers)`` with
+    ``figs`` a list of ``(stem, Figure)``."""
+    from . import figures as F
+
+    say = progress or (lambda msg: None)
+    lam, k, sigma2 = report_settings(spectrum, k, sigma2)
+    model, data, text = problem_for(lam, k, sigma2)
+    digits = spectrum == "synthetic"
+    kwargs = {
+        "fig_alpha_limit": lambda f: f(model, data),
+        "fig_bounds_vs_alpha": lambda f: f(model, data),
+        "fig_rotation": lambda f: f(lam, k=k, sigma2=sigma2),
+        "fig_landscape": lambda f: f(lam, sigma2=sigma2),
+        "fig_collapse": lambda f: f(None if digits else lam, k=10 if digits else k),
+        "fig_rate_distortion": lambda f: f(lam, k=k, sigma2=sigma2),
+        "fig_basins": lambda f: f(lam, k=k, sigma2=sigma2),
+    }
+    wanted = FIGURES if figures is None else [f for f in FIGURES if f[0] in figures]
+    figs = []
+    for i, (stem, fname) in enumerate(wanted, 1):
+        say(f"[{i}/{len(wanted)}] {stem}")
+        figs.append((stem, kwargs[fname](getattr(F, fname))))
+    say("tables")
+    opt = optima_table(lam, k, sigma2)
+    limit = alpha_limit_table(model, data, deltas=(1e-2, 1e-4, 1e-6, 1e-8, 1e-10, 1e-12))
+    objs = objectives_table(model, data)
+    thr = [{"j": j + 1, "lambda": float(lam[j]), "threshold": float(lam[j] / sigma2)}
+           for j in range(min(lam.size, max(k, 10)))]
+    name = spectrum if isinstance(spectrum, str) else "user spectrum"
+    md = [f"# gaussrelbo report\n",
+          f"Spectrum **{name}** (n = {lam.size}), k = {k}, fixed sigma2 = {sigma2:.6g} (the mean "
+          "of the discarded eigenvalues; 'learned' rows optimise it). All values in nats, "
+          "population (data-averaged).\n",
+          "## Global optima per objective\n",
+          _md_table(opt, ["objective", "sigma2_mode", "value", "rate", "distortion", "sigma2",
+                          "active"], {"value": "{:.10g}", "rate": "{:.6g}",
+                                      "distortion": "{:.8g}", "sigma2": "{:.6g}"}),
+          "\nThe RELBO's maximum is the pPCA maximum likelihood for every alpha (its value is "
+          "alpha-free); its rate/distortion split is not (F6).\n",
+          "## beta-ELBO collapse thresholds\n",
+          f"Dimension j is switched off by the beta-ELBO iff beta >= lambda_j / sigma2 "
+          f"(sigma2 = {sigma2:.6g}).\n",
+          _md_table(thr, ["j", "lambda", "threshold"], {"lambda": "{:.6g}",
+                                                        "threshold": "{:.6g}"}),
+          f"\n## alpha -> 1: RELBO_alpha - ELBO\n\nModel: {text}.\n",
+          _md_table(limit, ["delta", "abs_diff", "diff_over_delta", "abs_remainder",
+                            "remainder_over_delta2"],
+                    {"delta": "{:.0e}", "abs_diff": "{:.6e}", "diff_over_delta": "{:.12f}",
+                     "abs_remainder": "{:.3e}", "remainder_over_delta2": "{:.9f}"}),
+          "\n## Objectives of the model\n",
+          _md_table(objs, ["objective", "value"], {"value": "{:.12g}"}),
+          "\n## Figures\n"]
+    for stem, fig in figs:
+        md.append(f"![{stem}](figures/{stem}.png)\n\n{fig.caption}\n")
+    numbers = {"settings": {"spectrum": name, "n": int(lam.size), "k": k, "sigma2": sigma2,
+                            "eigenvalues": lam.tolist()},
+               "tables": {"global_optima": opt, "collapse_thresholds": thr,
+                          "alpha_limit": limit, "objectives": objs},
+               "figures": {stem: fig.numbers for stem, fig in figs}}
+    return figs, "\n".join(md), numbers
+
+
+def problem_for(lam, k, sigma2, seed=0):
+    """A deterministic model on a spectrum: seeded non-optimal decoder, optimal diagonal ELBO
+    encoder (as :func:`default_problem`).  Returns (model, data, text)."""
+    rng = np.random.default_rng(seed)
+    lam = np.asarray(lam, float)
+    n = lam.size
+    data = DataMoments.from_spectrum(lam)
+    W = rng.normal(size=(n, k)) * np.sqrt(lam.mean())
+    decoder = LinearGaussianVAE(W, np.zeros(n), sigma2, np.zeros((k, n)), np.zeros(k),
+                                np.ones(k))
+    model = optimal_encoder(decoder, "elbo", diagonal=True)
+    return model, data, (f"seeded random W (seed {seed}), sigma2={sigma2:.6g}, optimal diagonal "
+                         "ELBO encoder")
+
+
+def write_report(out, spectrum="synthetic", k=None, sigma2=None, formats=("png", "pdf"),
+                 force=False, progress=None, figures=None):
+    """Write the report into directory ``out`` atomically: ``figures/<stem>.<fmt>``,
+    ``report.md`` and ``numbers.json``.  A non-empty directory not written by this function is
+    replaced only with ``force=True``.  Returns the path of ``report.md``."""
+    import json
+    from pathlib import Path
+
+    from ._reportdir import atomic_dir
+
+    formats = tuple(formats)
+    bad = [f for f in formats if f not in ("png", "pdf", "svg")]
+    if bad or not formats:
+        raise ValueError(f"`formats` must be among png, pdf, svg, got {formats!r}")
+    # check the target before computing anything
+    with atomic_dir(out, force=force) as tmp:
+        figs, md, numbers = build_report(spectrum, k, sigma2, progress, figures)
+        (tmp / "figures").mkdir()
+        for stem, fig in figs:
+            for fmt in formats:
+                fig.savefig(tmp / "figures" / f"{stem}.{fmt}", dpi=110)
+        (tmp / "report.md").write_text(md)
+        (tmp / "numbers.json").write_text(json.dumps(numbers, indent=1, allow_nan=False))
+    return Path(out) / "report.md"

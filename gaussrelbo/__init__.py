@@ -10,7 +10,7 @@ from .basins import basin_map, fit_population
 from .encoders import optimal_encoder
 from .entropy import renyi_entropy, shannon_entropy
 from .model import DataMoments, LinearGaussianVAE
-from . import report
+from . import datasets, montecarlo, optima, report, spectral
 from .spectral import profiled_objective, spectral_objective
 from .objectives import (beta_elbo, distortion, elbo, log_evidence, rate, relbo, relbo_expansion,
                          renyi_term, vr_bound)

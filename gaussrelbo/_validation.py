@@ -29,7 +29,9 @@ def _describe(x):
 
 
 def as_float_array(x, name):
-    """Convert ``x`` to a float64 array; reject non-numeric input, NaN and inf."""
+    """Convert ``x`` to a float64 array; reject non-numeric or complex input, NaN and inf."""
+    if x is None or np.asarray(x).dtype.kind in "cSUV":        # None, complex, strings
+        raise ValueError(f"`{name}` must be a real number or array, got {x!r}")
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):

@@ -70,6 +70,12 @@ def optimal_encoder(model, objective="relbo", alpha=None, beta=None, diagonal=Tr
             raise ValueError("`beta` is required for objective='beta_elbo'")
         scale = check_beta(beta)
         temper = np.asarray(1.0)
+    for name, order in (("alpha", temper), ("beta", scale)):
+        try:
+            np.broadcast_shapes(model.batch_shape, order.shape)
+        except ValueError:
+            raise ValueError(f"`{name}` has shape {order.shape}, which does not broadcast against "
+                             f"the model's batch shape {model.batch_shape}") from None
     noise = np.asarray(model.sigma2) * scale          # gamma sigma^2
     V = model.posterior_gain(noise)
     c = -(V @ model.b[..., None])[..., 0]

@@ -85,5 +85,10 @@ def renyi_entropy(cov, alpha):
     """
     alpha = check_alpha(alpha)
     k, logdet = _gaussian_cov(cov)
+    try:
+        np.broadcast_shapes(np.shape(logdet), alpha.shape)
+    except ValueError:
+        raise ValueError(f"`alpha` of shape {alpha.shape} does not broadcast against the batch "
+                         f"shape {np.shape(logdet)} of `cov`") from None
     out = 0.5 * (k * _LOG_2PI + logdet) + 0.5 * k * ell(alpha)
     return out[()] if np.ndim(out) == 0 else out

@@ -56,6 +56,8 @@ class LinearGaussianVAE:
     def __init__(self, W, b, sigma2, V, c, D, encoder_cov=None):
         W = check_shape(as_float_array(W, "W"), "W", (None, None), "(..., n, k)")
         n, k = W.shape[-2:]
+        if n == 0 or k == 0:
+            raise ValueError(f"`W` must have n >= 1 rows and k >= 1 columns, got {W.shape}")
         b = check_shape(as_float_array(b, "b"), "b", (n,), f"(..., n) with n={n}")
         sigma2 = check_positive(sigma2, "sigma2")
         V = check_shape(as_float_array(V, "V"), "V", (k, n), f"(..., k, n) with k={k}, n={n}")
@@ -182,6 +184,8 @@ class DataMoments:
     def __init__(self, mean, cov):
         mean = check_shape(as_float_array(mean, "mean"), "mean", (None,), "(..., n)")
         n = mean.shape[-1]
+        if n == 0:
+            raise ValueError(f"`mean` must have n >= 1 entries, got shape {mean.shape}")
         cov = check_shape(as_float_array(cov, "cov"), "cov", (n, n), f"(..., n, n) with n={n}")
         cov, lam, vec = check_psd(cov, "cov")
         self.mean, self.cov, self.n = mean, cov, n

@@ -88,13 +88,30 @@ def _data(model, data):
     if isinstance(data, DataMoments):
         if data.n != model.n:
             raise ValueError(f"`data` has dimension n={data.n} but the model has n={model.n}")
-        shape = np.broadcast_shapes(model.batch_shape, data.batch_shape)
+        shape = _batch_shape(model.batch_shape, data.batch_shape)
         return _Data(data.mean, data.factor, shape, data.eigenvalues)
     x = as_float_array(data, "data")
     if x.ndim < 1 or x.shape[-1] != model.n:
         raise ValueError(f"`data` must be a DataMoments or an array of shape (..., n) with "
                          f"n={model.n}, got {x.shape}")
-    return _Data(x, None, np.broadcast_shapes(model.batch_shape, x.shape[:-1]))
+    return _Data(x, None, _batch_shape(model.batch_shape, x.shape[:-1]))
+
+
+def _batch_shape(model_shape, data_shape):
+    try:
+        return np.broadcast_shapes(model_shape, data_shape)
+    except ValueError:
+        raise ValueError(f"`data` has batch shape {data_shape}, which does not broadcast against "
+                         f"the model's batch shape {model_shape}") from None
+
+
+def _order_shape(shape, order_shape, name):
+    """The result shape: the batch shape of model and data broadcast with that of the order."""
+    try:
+        return np.broadcast_shapes(shape, order_shape)
+    except ValueError:
+        raise ValueError(f"`{name}` has shape {order_shape}, which does not broadcast against "
+                         f"the batch shape {shape} of the model and data") from None
 
 
 class _Proj:
@@ -112,9 +129,14 @@ class _Proj:
         self.enc = d.apply(model.V, model.c)
         a_c, a_s = d.apply(np.swapaxes(U, -1, -2), center=rc)
         self.a = (a_c, a_s)
+        if U.shape[-1] == model.n:                   # U square: nothing lies outside its range
+            self.perp = np.zeros(np.shape(rc)[:-1])
+            return
         perp_c = rc - (U @ a_c[..., None])[..., 0]
         perp = np.sum(perp_c * perp_c, axis=-1)
         if a_s is not None:
+            # lambda_j - ||U^T l_j||^2 cancels when l_j lies near range(U), but so does the
+            # input: the off-range variance is itself only known to ~eps ||S||.
             perp = perp + np.sum(np.maximum(d.lam - np.sum(a_s * a_s, axis=-2), 0.0), axis=-1)
         self.perp = perp
 
@@ -286,9 +308,9 @@ def beta_elbo(model, data, beta):
     """
     beta = check_beta(beta)
     d = _data(model, data)
+    shape = _order_shape(d.shape, beta.shape, "beta")
     p = _Proj(model, d)
-    return _out(-_distortion(model, p) - beta * _rate(model, p), np.broadcast_shapes(
-        d.shape, beta.shape))
+    return _out(-_distortion(model, p) - beta * _rate(model, p), shape)
 
 
 def renyi_term(model, data, alpha):
@@ -309,7 +331,8 @@ def renyi_term(model, data, alpha):
     """
     alpha = check_alpha(alpha)
     d = _data(model, data)
-    return _out(_renyi_bracket(model, alpha), np.broadcast_shapes(d.shape, alpha.shape))
+    shape = _order_shape(d.shape, alpha.shape, "alpha")
+    return _out(_renyi_bracket(model, alpha), shape)
 
 
 def relbo(model, data, alpha):
@@ -351,10 +374,11 @@ def relbo(model, data, alpha):
     """
     alpha = check_alpha(alpha)
     d = _data(model, data)
+    shape = _order_shape(d.shape, alpha.shape, "alpha")
     p = _Proj(model, d)
     value = (-_distortion(model, p) - _rate(model, p)
              + renyi_weight(alpha) * _renyi_bracket(model, alpha))
-    return _out(value, np.broadcast_shapes(d.shape, alpha.shape))
+    return _out(value, shape)
 
 
 def relbo_expansion(model, data, alpha):
@@ -387,7 +411,7 @@ def relbo_expansion(model, data, alpha):
     """
     alpha = check_alpha(alpha)
     d = _data(model, data)
-    shape = np.broadcast_shapes(d.shape, alpha.shape)
+    shape = _order_shape(d.shape, alpha.shape, "alpha")
     b1 = 0.5 * (model.logdet_D - model.log_post_ratio)              # B(1)
     t = alpha - 1.0
     diff = renyi_weight(alpha) * _renyi_bracket(model, alpha)
@@ -462,16 +486,27 @@ def vr_bound(model, data, alpha):
 
     a = alpha[..., None]
     t = a - 1.0
-    y = 1.0 - 1.0 / mu                                   # mu > 0 always (q and posterior PD)
-    shape = np.broadcast_shapes(d.shape, alpha.shape)
-    inside = np.all(1.0 + t * y > 0, axis=-1)
-    inside = np.broadcast_to(inside, np.broadcast_shapes(inside.shape, shape))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        quad = np.sum(e_delta2 / (mu * (1.0 + t * y)), axis=-1)
-        logterm = np.sum(log1p_ratio(np.where(1.0 + t * y > 0, t, 0.0), y) - np.log(mu),
-                         axis=-1)
+    shape = _order_shape(d.shape, alpha.shape, "alpha")
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        z = a + (1.0 - a) / mu                          # 1 + t y, y = 1 - 1/mu, without rounding y
+        inside = np.all(z > 0, axis=-1)
+        zq = np.where(z > 0, z, 1.0)
+        # quadratic term: E delta~^2 / (mu z) = E delta~^2 / (alpha mu + 1 - alpha)
+        quad = np.sum(e_delta2 / np.where(z > 0, a * mu + (1.0 - a), 1.0), axis=-1)
+        # log1p(t y)/t: the series near t = 0, log1p while 1 + t y >= 1/2, else log(z)/t
+        y = 1.0 - 1.0 / mu
+        ty = t * y
+        near = np.abs(ty) < 0.5
+        logratio = np.where(near, log1p_ratio(np.where(near, t, 0.0), y),
+                            np.log(zq) / np.where(near, 1.0, t))
+        logterm = np.sum(logratio - np.log(mu), axis=-1)
         D_alpha = 0.5 * alpha * quad - 0.5 * logterm
         value = _log_evidence(m, p) - D_alpha
+        # alpha = 1 is the ELBO exactly (the KL of q from the posterior)
+        one = alpha == 1.0
+        if np.any(one):
+            value = np.where(one, -_distortion(m, p) - _rate(m, p), value)
+    inside = np.broadcast_to(inside, np.broadcast_shapes(inside.shape, shape))
     value = np.broadcast_to(value, np.broadcast_shapes(np.shape(value), shape))
     outside = np.where(alpha > 1.0, -np.inf, np.inf)
     return _out(np.where(inside, value, np.broadcast_to(outside, value.shape)), shape)

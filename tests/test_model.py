@@ -1,51 +1,247 @@
-"""The model and data-moment containers."""
+"""The model and data-moment containers: shapes, replace(), the cached SVD, the posterior gain
+and covariance (against ``np.linalg.solve``), and DataMoments (against ``np.cov``)."""
+
+import importlib.util
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
+from hypothesis.extra import numpy as hnp
 
 import gaussrelbo as gr
 
 
-def test_shapes_and_batch():
+def _load_strategies():
+    """Load tests/strategies.py by path under a private name (works with --import-mode=importlib
+    and from outside the source tree)."""
+    name = "_gaussrelbo_tests_strategies"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, Path(__file__).with_name("strategies.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+strat = _load_strategies()
+
+batch_shapes = hnp.array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=3)
+
+
+def _model(rng, n, k, batch=(), diagonal=True, sigma2=0.3):
+    D = rng.uniform(0.2, 1.0, batch + (k,))
+    if not diagonal:
+        D = D[..., :, None] * np.eye(k) + 0.1
+    return gr.LinearGaussianVAE(rng.normal(size=batch + (n, k)), rng.normal(size=(n,)), sigma2,
+                                rng.normal(size=(k, n)), rng.normal(size=(k,)), D,
+                                encoder_cov="diag" if diagonal else "full")
+
+
+# ---- shapes ------------------------------------------------------------------------------------
+
+@given(n=strat.dims, k=strat.dims, bW=batch_shapes, bs=batch_shapes, bD=batch_shapes,
+       diagonal=st.booleans())
+def test_shapes_and_batch_shape(n, k, bW, bs, bD, diagonal):
+    try:
+        expected = np.broadcast_shapes(bW, bs, bD)
+    except ValueError:
+        expected = None
     rng = np.random.default_rng(0)
-    m = gr.LinearGaussianVAE(rng.normal(size=(2, 1, 5, 3)), np.zeros(5), np.ones((3,)),
-                             np.zeros((3, 5)), np.zeros(3), np.ones(3))
-    assert (m.n, m.k, m.batch_shape, m.diagonal) == (5, 3, (2, 3), True)
-    full = m.replace(D=np.eye(3))
-    assert not full.diagonal and full.batch_shape == (2, 3)
-    assert "n=5, k=3" in repr(m)
-    with pytest.raises(ValueError, match="unknown parameter"):
-        m.replace(Z=1)
+    D = np.broadcast_to(np.eye(k), bD + (k, k)) if not diagonal else np.ones(bD + (k,))
+    args = (rng.normal(size=bW + (n, k)), np.zeros(n), np.full(bs, 0.5), np.zeros((k, n)),
+            np.zeros(k), D)
+    if expected is None:
+        with pytest.raises(ValueError, match="do not broadcast"):
+            gr.LinearGaussianVAE(*args, encoder_cov="diag" if diagonal else "full")
+        return
+    m = gr.LinearGaussianVAE(*args, encoder_cov="diag" if diagonal else "full")
+    assert (m.n, m.k, m.diagonal, m.batch_shape) == (n, k, diagonal, expected)
+    assert f"n={n}, k={k}" in repr(m) and ("diagonal" if diagonal else "full") in repr(m)
+    # objectives follow the batch shape
+    x = np.zeros(n)
+    assert np.shape(gr.elbo(m, x)) == expected
+    assert np.shape(gr.log_evidence(m, gr.DataMoments(x, np.eye(n)))) == expected
 
 
-@pytest.mark.parametrize("shape", [(6, 3), (2, 4), (3, 3)])
-def test_svd_and_posterior(shape):
-    n, k = shape
-    rng = np.random.default_rng(n * 10 + k)
-    W = rng.normal(size=(n, k))
-    m = gr.LinearGaussianVAE(W, np.zeros(n), 0.3, np.zeros((k, n)), np.zeros(k), np.ones(k))
-    U, s, R = m.svd
+def test_encoder_cov_inference():
+    rng = np.random.default_rng(3)
+    W, b, V, c = rng.normal(size=(4, 2)), np.zeros(4), np.zeros((2, 4)), np.zeros(2)
+    assert gr.LinearGaussianVAE(W, b, 1.0, V, c, np.ones(2)).diagonal
+    assert not gr.LinearGaussianVAE(W, b, 1.0, V, c, np.eye(2)).diagonal
+    # (k, k) read as a batch of k diagonals when asked
+    m = gr.LinearGaussianVAE(W, b, 1.0, V, c, np.ones((2, 2)), encoder_cov="diag")
+    assert m.diagonal and m.batch_shape == (2,)
+    # (3, k): a batch of diagonals whatever encoder_cov=None infers
+    m = gr.LinearGaussianVAE(W, b, 1.0, V, c, np.ones((3, 2)))
+    assert m.diagonal and m.batch_shape == (3,)
+    with pytest.raises(ValueError, match="encoder_cov"):
+        gr.LinearGaussianVAE(W, b, 1.0, V, c, np.ones(2), encoder_cov="dense")
+
+
+# ---- replace -----------------------------------------------------------------------------------
+
+@given(p=strat.problems(), seed=st.integers(0, 2**16))
+def test_replace(p, seed):
+    m = p.model
+    W0 = m.W.copy()
+    rng = np.random.default_rng(seed)
+    _ = m.svd                                              # fill the cache of the original
+    W2 = rng.normal(size=m.W.shape)
+    m2 = m.replace(W=W2, sigma2=0.7)
+    assert m2 is not m and isinstance(m2, gr.LinearGaussianVAE)
+    assert np.array_equal(m2.W, W2) and m2.sigma2 == 0.7
+    for name in ("b", "V", "c", "D"):
+        assert np.array_equal(getattr(m2, name), getattr(m, name))
+    assert m2.diagonal == m.diagonal                       # the encoder family is kept
+    # the original is untouched, and the copy's cached SVD is of the new W
+    assert np.array_equal(m.W, W0)
+    U, s, R = m2.svd
     r = U.shape[-1]
-    assert s.shape == (k,) and np.all(s[r:] == 0)
-    assert np.allclose((U * s[:r]) @ R[:, :r].T, W, atol=1e-13)
-    assert np.allclose(R.T @ R, np.eye(k), atol=1e-13)
-    M = W.T @ W + 0.3 * np.eye(k)
-    assert np.allclose(m.posterior_gain(), np.linalg.solve(M, W.T), atol=1e-13)
-    assert np.isclose(m.log_post_ratio, np.linalg.slogdet(0.3 * np.linalg.inv(M))[1], rtol=1e-13)
-    tau, Rr = m.posterior_cov_eigen()
-    assert np.allclose((Rr * tau) @ Rr.T, 0.3 * np.linalg.inv(M), atol=1e-13)
+    assert np.allclose((U * s[:r]) @ R[:, :r].T, W2, atol=1e-12 * (1 + np.abs(W2).max()))
+    U0, s0, R0 = m.svd
+    assert np.allclose((U0 * s0[:r]) @ R0[:, :r].T, m.W, atol=1e-12 * (1 + np.abs(m.W).max()))
+    # switching the encoder family through D (inferred, or explicit)
+    full = m.replace(D=np.eye(m.k))
+    assert not full.diagonal and full.D.shape == (m.k, m.k)
+    diag = full.replace(D=np.ones(m.k))
+    assert diag.diagonal and diag.D.shape == (m.k,)
+    batch = full.replace(D=np.ones((m.k, m.k)), encoder_cov="diag")
+    assert batch.diagonal and batch.batch_shape == (m.k,)
+    # replace(V=...) keeps a full D full
+    assert not full.replace(V=np.zeros((m.k, m.n))).diagonal
 
 
-def test_data_moments():
-    rng = np.random.default_rng(2)
-    X = rng.normal(size=(30, 4))
-    d0 = gr.DataMoments.from_samples(X)
-    d1 = gr.DataMoments.from_samples(X, ddof=1)
-    assert np.allclose(d0.cov, np.cov(X.T, ddof=0), atol=1e-14)
-    assert np.allclose(d1.cov, np.cov(X.T, ddof=1), atol=1e-14)
-    assert np.allclose(d0.mean, X.mean(axis=0))
+def test_replace_rejects_unknown_and_invalid():
+    m = _model(np.random.default_rng(0), 3, 2)
+    with pytest.raises(ValueError, match="unknown parameter"):
+        m.replace(Z=1.0)
+    with pytest.raises(ValueError, match="sigma2"):
+        m.replace(sigma2=-1.0)
+    with pytest.raises(ValueError, match="W"):
+        m.replace(W=np.ones(3))
+
+
+# ---- the SVD and the posterior ---------------------------------------------------------------
+
+@given(p=strat.problems(), batch=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_svd_reconstructs_W(p, batch, seed):
+    m = p.model
+    n, k = m.n, m.k
+    for model in (m, m.replace(W=np.random.default_rng(seed).normal(size=(batch, n, k)))):
+        U, s, R = model.svd
+        r = min(n, k)
+        bs = model.batch_shape
+        assert U.shape == bs + (n, r) and s.shape == bs + (k,) and R.shape == bs + (k, k)
+        assert np.all(s[..., r:] == 0) and np.all(s >= 0)
+        assert np.all(np.diff(s[..., :r], axis=-1) <= 0)            # descending
+        Rr = np.swapaxes(R[..., :, :r], -1, -2)
+        scale = 1 + np.abs(model.W).max()
+        assert np.allclose((U * s[..., None, :r]) @ Rr, model.W, atol=1e-13 * scale * k)
+        eye_k = np.eye(k)
+        assert np.allclose(np.swapaxes(R, -1, -2) @ R, eye_k, atol=1e-13 * k)
+        assert np.allclose(np.swapaxes(U, -1, -2) @ U, np.eye(r), atol=1e-13 * n)
+        # s are the singular values (numpy's own, independently)
+        sv = np.linalg.svd(model.W, compute_uv=False)
+        assert np.allclose(s[..., :r], sv, rtol=1e-12, atol=1e-13 * scale)
+    # cached: the same object on a second access
+    assert m.svd is m.svd
+
+
+@given(p=strat.problems(), noise=st.one_of(st.none(), st.floats(0.05, 10.0)))
+def test_posterior_gain_and_covariance(p, noise):
+    m = p.model
+    g = m.sigma2 if noise is None else noise
+    M = m.W.T @ m.W + g * np.eye(m.k)
+    # cond(M) <= 1 + ||W||^2 / g <~ 3e3
+    G = m.posterior_gain() if noise is None else m.posterior_gain(noise)
+    assert G.shape == (m.k, m.n)
+    ref = np.linalg.solve(M, m.W.T)
+    assert np.allclose(G, ref, rtol=1e-11, atol=1e-12 * (1 + np.abs(ref).max()))
+    tau, R = m.posterior_cov_eigen() if noise is None else m.posterior_cov_eigen(noise)
+    assert tau.shape == (m.k,) and R.shape == (m.k, m.k)
+    assert np.all((tau > 0) & (tau <= 1))
+    ref_cov = g * np.linalg.solve(M, np.eye(m.k))
+    assert np.allclose((R * tau) @ R.T, ref_cov, rtol=1e-11, atol=1e-13)
+    if noise is None:
+        ld = 2 * np.sum(np.log(np.diag(np.linalg.cholesky(0.5 * (ref_cov + ref_cov.T)))))
+        assert np.isclose(m.log_post_ratio, ld, rtol=1e-12, atol=1e-12 * m.k)
+        D = np.diag(m.D) if m.diagonal else m.D
+        assert np.isclose(m.logdet_D, np.linalg.slogdet(D)[1], rtol=1e-12, atol=1e-12 * m.k)
+        assert np.isclose(m.trace_D, np.trace(D), rtol=1e-14)
+
+
+def test_posterior_gain_batched():
+    rng = np.random.default_rng(5)
+    m = _model(rng, 4, 3, batch=(2, 3), sigma2=np.array([0.2, 0.5, 1.0]))
+    G = m.posterior_gain()
+    assert G.shape == (2, 3, 3, 4)
+    for i in range(2):
+        for j in range(3):
+            W = m.W[i, j]
+            M = W.T @ W + m.sigma2[j] * np.eye(3)
+            assert np.allclose(G[i, j], np.linalg.solve(M, W.T), atol=1e-13)
+    assert m.log_post_ratio.shape == (2, 3)
+
+
+# ---- DataMoments ------------------------------------------------------------------------------
+
+@given(n=strat.dims, data=st.data())
+def test_from_samples_matches_np_cov(n, data):
+    X = data.draw(strat.samples(n, max_rows=15))
+    N = X.shape[0]
+    d0 = gr.DataMoments.from_samples(X, ddof=0)
+    assert d0.mean.shape == (n,) and d0.cov.shape == (n, n) and d0.n == n
+    assert d0.batch_shape == ()
+    sc = 1 + np.abs(X).max() ** 2
+    assert np.allclose(d0.mean, X.mean(axis=0), rtol=1e-14, atol=1e-14 * sc)
+    assert np.allclose(d0.cov, np.atleast_2d(np.cov(X.T, ddof=0)), atol=1e-13 * sc)
+    if N >= 2:
+        d1 = gr.DataMoments.from_samples(X, ddof=1)
+        assert np.allclose(d1.cov, np.atleast_2d(np.cov(X.T, ddof=1)), atol=1e-13 * sc)
+        assert np.allclose(d1.cov * (N - 1), d0.cov * N, atol=1e-12 * sc * N)
+    else:
+        with pytest.raises(ValueError, match="ddof"):
+            gr.DataMoments.from_samples(X, ddof=1)
+    # the eigen-decomposition and factor reproduce S, eigenvalues >= 0
+    assert np.all(d0.eigenvalues >= 0)
     L = d0.factor
-    assert np.allclose(L @ L.T, d0.cov, atol=1e-13)
-    s = gr.DataMoments.from_spectrum([3.0, 1.0, 0.0])
-    assert np.array_equal(s.cov, np.diag([3.0, 1.0, 0.0])) and s.mean.shape == (3,)
-    assert np.allclose(np.sort(s.eigenvalues), [0.0, 1.0, 3.0])
+    assert np.allclose(L @ L.T, d0.cov, atol=1e-12 * sc)
+    assert np.allclose(np.sort(d0.eigenvalues), np.clip(np.linalg.eigvalsh(d0.cov), 0, None),
+                       atol=1e-12 * sc)
+
+
+@given(lam=hnp.arrays(np.float64, st.integers(1, 6), elements=st.floats(0.0, 10.0)),
+       with_mean=st.booleans())
+def test_from_spectrum(lam, with_mean):
+    n = lam.shape[0]
+    mean = np.arange(n, dtype=float) if with_mean else None
+    d = gr.DataMoments.from_spectrum(lam, mean=mean)
+    assert np.array_equal(d.cov, np.diag(lam))
+    assert np.array_equal(d.mean, np.zeros(n) if mean is None else mean)
+    assert np.allclose(np.sort(d.eigenvalues), np.sort(lam), rtol=1e-15, atol=0)
+    assert d.n == n and d.batch_shape == ()
+
+
+def test_from_spectrum_batched_and_invalid():
+    lam = np.array([[3.0, 1.0, 0.0], [2.0, 2.0, 0.5]])
+    d = gr.DataMoments.from_spectrum(lam)
+    assert d.batch_shape == (2,) and d.cov.shape == (2, 3, 3)
+    assert np.array_equal(d.cov[1], np.diag(lam[1]))
+    with pytest.raises(ValueError, match="eigenvalues"):
+        gr.DataMoments.from_spectrum([1.0, -0.5])
+
+
+def test_data_moments_batch_and_errors():
+    d = gr.DataMoments(np.zeros((4, 1, 3)), np.broadcast_to(np.eye(3), (2, 3, 3)))
+    assert d.batch_shape == (4, 2) and d.n == 3 and "n=3" in repr(d)
+    with pytest.raises(ValueError, match="do not broadcast"):
+        gr.DataMoments(np.zeros((4, 3)), np.broadcast_to(np.eye(3), (2, 3, 3)))
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        gr.DataMoments(np.zeros(2), np.diag([1.0, -1.0]))
+    with pytest.raises(ValueError, match="ddof"):
+        gr.DataMoments.from_samples(np.ones((3, 2)), ddof=2)
+    with pytest.raises(ValueError, match="X"):
+        gr.DataMoments.from_samples(np.ones(3))

@@ -63,7 +63,8 @@ def register(subparsers):
     p.add_argument("--encoder", choices=("diagonal", "full"), default="diagonal")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.add_argument("--max-points", type=positive_int, default=10000,
-                   help="cap on the orthogonal points enumerated")
+                   help="cap on the points listed per family (orthogonal, single-pair, "
+                        "multi-pair), best value first; the global maximum is always listed")
     p.set_defaults(func=run)
     return p
 

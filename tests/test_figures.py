@@ -66,6 +66,12 @@ def test_f2_curves(problem):
 LAM = np.array([5.0, 4.0, 3.0, 2.0, 1.2, 0.5])
 
 
+def _plotted(ax, label):
+    """(x, y) of the line carrying ``label`` (the data actually drawn)."""
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label() == label]
+    return np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+
+
 def test_f3_rotation_stiffness_scales_as_one_over_alpha():
     fig = figures.fig_rotation(LAM, k=3, sigma2=0.8, thetas=np.linspace(-0.02, 0.02, 41))
     fig.canvas.draw()
@@ -76,9 +82,46 @@ def test_f3_rotation_stiffness_scales_as_one_over_alpha():
         curv = 2 * np.polyfit(th, y, 4)[2]          # second derivative at 0 from the plotted data
         # DESIGN §8c written out: -(m1 - m2)^2 / (alpha m1 m2)
         assert curv == pytest.approx(-(m1 - m2) ** 2 / (a * m1 * m2), rel=1e-3)
+        # the numbers are what is drawn
+        _, drawn = _plotted(fig.axes[0], rf"RELBO, $\alpha$={a:g}")
+        np.testing.assert_array_equal(drawn, y)
     assert np.max(np.abs(fig.numbers["loglik"])) < 1e-12        # pPCA: flat
-    assert len(fig.axes) == 2 and "nats" in fig.axes[0].get_ylabel()
+    # stiffness panel: five-point differences of the objective against the same closed form,
+    # and the beta-ELBO's: beta LL(W, beta s2) is rotation invariant, the Hadamard penalty
+    # -(beta/2) P(W, beta s2) curves like the RELBO's -(1/(2 alpha)) P(W, s2) with 1/alpha -> beta
+    # and m_j = w_j^2 + beta s2 = lambda_j (columns 1, 2 active): -beta (m1 - m2)^2 / (m1 m2).
+    st = fig.numbers["stiffness"]
+    alpha = np.array(st["alpha"])
+    np.testing.assert_allclose(st["relbo_finite_difference"],
+                               -(m1 - m2) ** 2 / (alpha * m1 * m2), rtol=1e-6)
+    beta = np.array(st["beta"])
+    assert beta.size >= 5 and np.all(LAM[1] > beta * 0.8)
+    np.testing.assert_allclose(st["beta_elbo_finite_difference"],
+                               -beta * (m1 - m2) ** 2 / (m1 * m2), rtol=1e-6)
+    axr, axb, axs = fig.axes
+    assert axs.get_xscale() == "log" and axs.get_yscale() == "log"
+    for ax in (axr, axb):
+        assert "nats" in ax.get_ylabel() and ax.get_xlabel() and ax.get_legend() is not None
     assert fig.caption.startswith("F3")
+
+
+def test_f3_zero_column_and_swap_symmetry():
+    # lambda_2 = 0.6 < sigma2: column 2 is zero at the optimum, so m2 = sigma2 (DESIGN §8c)
+    lam, s2, a = np.array([5.0, 0.6, 0.5, 0.3]), 0.8, 2.0
+    fig = figures.fig_rotation(lam, k=2, sigma2=s2, alphas=(a,), betas=(1.0,))
+    th = np.array(fig.numbers["theta"])
+    assert th[0] == -np.pi / 2 and th[-1] == np.pi / 2 and th.size == 181
+    y = np.array(fig.numbers["relbo"]["2"])
+    small = np.abs(th) < 0.1
+    curv = 2 * np.polyfit(th[small], y[small], 6)[4]
+    m1, m2 = lam[0], s2
+    assert curv == pytest.approx(-(m1 - m2) ** 2 / (a * m1 * m2), rel=1e-3)
+    # theta = +-pi/2 swaps the columns (one sign flipped): every objective returns to 0
+    for y in (y, np.array(fig.numbers["beta_elbo"]["1"]), np.array(fig.numbers["loglik"])):
+        assert abs(y[0]) < 1e-12 and abs(y[-1]) < 1e-12
+    assert np.all(np.array(fig.numbers["relbo"]["2"]) <= 1e-12)     # theta = 0 is the maximum
+    with pytest.raises(ValueError, match="`k` must be an integer in \\[2, n=4\\]"):
+        figures.fig_rotation(lam, k=1)
 
 
 def test_f4_landscape_marks_the_maximum_where_the_theory_puts_it():
@@ -94,40 +137,135 @@ def test_f4_landscape_marks_the_maximum_where_the_theory_puts_it():
     assert fig.caption.startswith("F4")
 
 
+def _steps(x, counts):
+    """Positions where a where='post' step through (x, counts) changes, and the changes."""
+    x, counts = np.asarray(x), np.asarray(counts)
+    i = np.flatnonzero(np.diff(counts)) + 1
+    return x[i], np.diff(counts)[i - 1]
+
+
 def test_f5_steps_at_lambda_over_sigma2():
-    lam = np.array([9.0, 6.0, 4.0, 2.5, 1.0, 0.5, 0.3])
-    betas = np.geomspace(0.1, 50.0, 2000)
-    fig = figures.fig_collapse(lam, sigma2=0.5, k=4, betas=betas)
+    lam, s2, k = np.array([9.0, 6.0, 4.0, 2.5, 1.0, 0.5, 0.3]), 0.5, 4
+    fig = figures.fig_collapse(lam, sigma2=s2, k=k, betas=np.geomspace(0.1, 50.0, 200))
     fig.canvas.draw()
-    act = np.array(fig.numbers["active_vs_beta"])
-    # the plotted count drops by one just after each threshold lambda_j / sigma2, j <= k
-    drops = betas[1:][np.diff(act) < 0]
-    thresholds = lam[:4] / 0.5
-    assert len(drops) == 4
-    for d, t in zip(sorted(drops), sorted(thresholds)):
-        assert t <= d <= t * (betas[1] / betas[0]) ** 1.0001
-    assert act[0] == 4 and act[-1] == 0
-    assert set(fig.numbers["active_vs_alpha"]) == {4}             # RELBO never collapses
+    nums = fig.numbers
+    beta, act = np.array(nums["beta"]), np.array(nums["active_vs_beta"])
+    # the steps of the plotted data sit at lambda_j / sigma2 (j <= k), each a drop by one
+    where, by = _steps(beta, act)
+    np.testing.assert_allclose(where, np.sort(lam[:k] / s2), rtol=1e-11)
+    assert np.all(by == -1) and act[0] == k and act[-1] == 0
+    # and everywhere the count is #{j <= k: lambda_j > beta sigma2} (DESIGN §9), away from the
+    # thresholds themselves (where the comparison is decided by rounding)
+    far = np.all(np.abs(beta[:, None] / (lam[:k] / s2) - 1) > 1e-9, axis=1)
+    expect = np.sum(lam[:k] > beta[:, None] * s2, axis=1)
+    np.testing.assert_array_equal(act[far], expect[far])
+    # the drawn step line is the data
+    x, y = _plotted(fig.axes[0], r"$\beta$-ELBO optimum")
+    np.testing.assert_array_equal(x, beta) and np.testing.assert_array_equal(y, act)
+    # against the noise level (beta = 1): steps at sigma2 / lambda_1 = lambda_j / lambda_1
+    r, act_s = np.array(nums["sigma2_over_lam1"]), np.array(nums["active_vs_sigma2"])
+    where, by = _steps(r, act_s)
+    np.testing.assert_allclose(where, np.sort(lam[:k] / lam[0]), rtol=1e-11)
+    assert np.all(by == -1)
+    # the RELBO collapses with the noise exactly as the ELBO ...
+    sr = np.array(nums["relbo_sigma2_over_lam1"])
+    np.testing.assert_array_equal(nums["relbo_active_vs_sigma2"],
+                                  act_s[np.searchsorted(r, sr)])
+    # ... but never with alpha
+    assert set(nums["active_vs_alpha"]) == {k} and nums["relbo_kept"] == k
+    for ax in fig.axes:
+        assert ax.get_ylabel() == "active latent dimensions" and ax.get_legend() is not None
     assert fig.caption.startswith("F5")
 
 
-def test_f6_relbo_family_is_maximum_likelihood_with_moving_split():
+def test_f5_relbo_keeps_exactly_the_dimensions_above_sigma2():
+    # lambda_4 = 2.5 <= sigma2 = 3: the RELBO keeps 3 of k = 4 for every alpha
+    lam, s2 = np.array([9.0, 6.0, 4.0, 2.5, 1.0, 0.5, 0.3]), 3.0
+    fig = figures.fig_collapse(lam, sigma2=s2, k=4, alphas=np.geomspace(0.01, 100, 9))
+    assert fig.numbers["active_vs_alpha"] == [3] * 9
+    # a beta below lambda_4/sigma2 = 0.83 keeps the fourth dimension; beta >= 0.83 drops it
+    beta, act = np.array(fig.numbers["beta"]), np.array(fig.numbers["active_vs_beta"])
+    assert beta[0] <= 0.1 and act[0] == 4
+    assert set(act[(beta >= 2.5 / 3.0 * (1 + 1e-9)) & (beta < 4.0 / 3.0)]) == {3}
+    with pytest.raises(ValueError, match="`k` must be an integer in \\[1, n-1=6\\]"):
+        figures.fig_collapse(lam, k=7)
+
+
+def test_f5_default_is_the_digits_spectrum():
+    fig = figures.fig_collapse()
+    lam = gr.datasets.load_spectrum("digits")
+    nums = fig.numbers
+    assert nums["k"] == 10 and nums["lam"] == lam.tolist()
+    s2 = lam[10:].mean()                  # pPCA maximum-likelihood sigma2 for k = 10
+    assert nums["sigma2"] == pytest.approx(s2, rel=1e-12)
+    where, _ = _steps(nums["beta"], nums["active_vs_beta"])
+    np.testing.assert_allclose(where, np.sort(lam[:10] / s2), rtol=1e-11)
+    assert set(nums["active_vs_alpha"]) == {int(np.sum(lam[:10] > s2))}
+
+
+def _relbo_ml_split(lam, k, s2, a):
+    """DESIGN §10 at the ML point, written out.  Used dimension (lambda > s2):
+    rate = 1/2 [(s2/lam)(1/a - 1) + log(a lam/s2)], dist = 1/2 log(2 pi s2) + s2/(2 lam)
+    + (lam - s2)/(2 a lam).  Zero column (lambda <= s2, j <= k): v = 0, d = s2/(a s2) = 1/a,
+    rate = 1/2 (1/a - 1 + log a).  Every direction not used:
+    dist = 1/2 log(2 pi s2) + lam/(2 s2)."""
+    top, rest = lam[:k], lam[k:]
+    used, zero = top[top > s2], top[top <= s2]
+    rate = 0.5 * np.sum((s2 / used) * (1 / a - 1) + np.log(a * used / s2))
+    rate += 0.5 * zero.size * (1 / a - 1 + np.log(a))
+    dist = np.sum(0.5 * np.log(2 * np.pi * s2) + s2 / (2 * used) + (used - s2) / (2 * a * used))
+    off = np.concatenate([zero, rest])
+    dist += np.sum(0.5 * np.log(2 * np.pi * s2) + off / (2 * s2))
+    return rate, dist
+
+
+def _loglik_ml(lam, k, s2):
+    """pPCA log-likelihood at fixed s2, columns at lambda - s2 where positive (DESIGN §7):
+    -1/2 [log 2 pi + log lambda + 1] per used direction, -1/2 [log 2 pi s2 + lambda/s2] else."""
+    used = lam[:k][lam[:k] > s2]
+    off = np.concatenate([lam[:k][lam[:k] <= s2], lam[k:]])
+    return (-0.5 * np.sum(np.log(2 * np.pi * used) + 1)
+            - 0.5 * np.sum(np.log(2 * np.pi * s2) + off / s2))
+
+
+@pytest.mark.parametrize("s2", [0.8, 3.5])            # 3.5: lambda_3 = 3 is a zero column
+def test_f6_relbo_family_is_maximum_likelihood_with_moving_split(s2):
     alphas = np.array([0.25, 0.5, 1.0, 2.0, 4.0])
-    fig = figures.fig_rate_distortion(LAM, k=3, sigma2=0.8, alphas=alphas)
+    betas = np.array([0.5, 1.0, 2.0, 8.0])
+    k = 3
+    fig = figures.fig_rate_distortion(LAM, k=k, sigma2=s2, alphas=alphas, betas=betas)
     fig.canvas.draw()
-    R, D = np.array(fig.numbers["relbo_rate"]), np.array(fig.numbers["relbo_distortion"])
-    s2, lam_used, lam_unused = 0.8, LAM[:3], LAM[3:]
+    nums = fig.numbers
+    R, D = np.array(nums["relbo_rate"]), np.array(nums["relbo_distortion"])
+    ll = _loglik_ml(LAM, k, s2)
+    assert nums["loglik_ml"] == pytest.approx(ll, rel=1e-13)
     for a, r, d in zip(alphas, R, D):
-        # DESIGN §10 at the ML point, written out: rate_i = 1/2 [(s2/lam)(1/a - 1) + log(a lam/s2)]
-        rate = 0.5 * np.sum((s2 / lam_used) * (1 / a - 1) + np.log(a * lam_used / s2))
-        dist = (np.sum(0.5 * np.log(2 * np.pi * s2) + s2 / (2 * lam_used)
-                       + (lam_used - s2) / (2 * a * lam_used))
-                + np.sum(0.5 * np.log(2 * np.pi * s2) + lam_unused / (2 * s2)))
+        rate, dist = _relbo_ml_split(LAM, k, s2, a)
         assert r == pytest.approx(rate, rel=1e-10) and d == pytest.approx(dist, rel=1e-10)
-    vals = np.array(fig.numbers["relbo_value"])
-    assert np.ptp(vals) < 1e-10 * abs(vals[0])           # the value is alpha-free
-    assert np.argmin(R + D) == 2                         # D + R = -ELBO, smallest at alpha = 1
-    assert fig.axes[0].get_xlabel() == "rate R (nats)"
+        # D + R = -ELBO of the alpha encoder: -LL + (k/2)(log a + 1/a - 1), every latent column
+        assert r + d == pytest.approx(-ll + 0.5 * k * (np.log(a) + 1 / a - 1), abs=1e-10)
+    np.testing.assert_allclose(nums["relbo_value"], ll, rtol=1e-13)       # alpha-free value
+    assert np.argmin(R + D) == 2 and R[2] + D[2] == pytest.approx(-ll, abs=1e-10)
+    assert (nums["elbo_rate"], nums["elbo_distortion"]) == pytest.approx((R[2], D[2]), abs=1e-12)
+    # beta family against DESIGN §9: active set A = {j <= k: lambda_j > beta s2}, r = |A|,
+    # R = 1/2 sum_A log(lambda_j/(beta s2)),
+    # D = n/2 log(2 pi s2) + beta r/2 + sum_{not A} lambda_j/(2 s2)
+    n = LAM.size
+    for b, r, d in zip(betas, nums["beta_rate"], nums["beta_distortion"]):
+        act = np.zeros(n, bool)
+        act[:k] = LAM[:k] > b * s2
+        assert r == pytest.approx(0.5 * np.sum(np.log(LAM[act] / (b * s2))), abs=1e-12)
+        assert d == pytest.approx(n / 2 * np.log(2 * np.pi * s2) + b * act.sum() / 2
+                                  + np.sum(LAM[~act]) / (2 * s2), rel=1e-12)
+        assert r + d >= -ll - 1e-10                      # no optimum beats the ELBO bound
+    # drawn data: the RELBO line is the numbers; the bound line is D + R = -LL
+    (ax,) = fig.axes
+    x, y = _plotted(ax, r"RELBO optima ($\alpha$ = 0.25 … 4)")
+    np.testing.assert_array_equal(x, R) and np.testing.assert_array_equal(y, D)
+    x, y = _plotted(ax, r"$D + R = -\log p_{ML}$ (= $-$RELBO optimum, every $\alpha$)")
+    np.testing.assert_allclose(x + y, -ll, rtol=1e-13)
+    assert ax.get_xlabel() == "rate R (nats)" and ax.get_ylabel() == "distortion D (nats)"
+    assert fig.caption.startswith("F6")
 
 
 def test_f7_basins_fractions():

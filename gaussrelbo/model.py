@@ -105,6 +105,32 @@ class LinearGaussianVAE:
             cov = "diag" if self.diagonal else "full"
         return LinearGaussianVAE(**args, encoder_cov=cov)
 
+    def _chunk(self, start, stop):
+        """Models ``start:stop`` along the leading batch axis, sharing the validated arrays and
+        any cached decomposition (no validation again)."""
+        B, nb = self.batch_shape[0], len(self.batch_shape)
+
+        def cut(a, core):
+            a = np.asarray(a)
+            batch = a.shape[:a.ndim - core]
+            return a[start:stop] if len(batch) == nb and batch[0] == B else a
+
+        out = object.__new__(LinearGaussianVAE)
+        out.__dict__.update(self.__dict__)
+        dcore = 1 if self.diagonal else 2
+        for name, core in (("W", 2), ("b", 1), ("sigma2", 0), ("V", 2), ("c", 1), ("D", dcore)):
+            setattr(out, name, cut(getattr(self, name), core))
+        if self._chol_D is not None:
+            out._chol_D = cut(self._chol_D, 2)
+        if "svd" in self.__dict__:
+            U, s, R = self.svd
+            out.svd = (cut(U, 2), cut(s, 1), cut(R, 2))
+        for name in ("log_post_ratio", "logdet_D", "trace_D"):
+            if name in self.__dict__:
+                out.__dict__[name] = cut(self.__dict__[name], 0)
+        out.batch_shape = (len(range(B)[start:stop]),) + self.batch_shape[1:]
+        return out
+
     def posterior_gain(self, noise=None):
         r""":math:`M^{-1}W^T` of shape (..., k, n) with :math:`M = W^TW + \text{noise}\,I`
         (``noise`` defaults to ``sigma2``), from the SVD of W: :math:`R\,\mathrm{diag}(s/(s^2+

@@ -644,3 +644,38 @@ def test_batches_broadcast_and_equal_the_loop(batch, alphas):
     assert gr.elbo(q0.model, X).shape == (B,)
     assert gr.relbo(m, q0.data, alphas[0]).shape == (B,)
     assert gr.relbo(q0.model, q0.data, np.array(alphas)).shape == (A,)
+
+
+# ---- large batches are evaluated in chunks --------------------------------------------------------
+
+@pytest.mark.parametrize("full", [False, True], ids=["diag", "full"])
+@pytest.mark.parametrize("cached_svd", [False, True])
+def test_chunked_batches_equal_whole_batches(monkeypatch, full, cached_svd):
+    # A batch of 37 models (batch shape (37, 2)) against one data set, in chunks of 8 or whole.
+    from gaussrelbo import objectives as O
+
+    rng = np.random.default_rng(7)
+    B, n, k = 37, 5, 3
+    W = rng.normal(size=(B, 2, n, k))
+    if full:
+        A = rng.normal(size=(B, 1, k, k))
+        D = A @ np.swapaxes(A, -1, -2) + 0.5 * np.eye(k)
+    else:
+        D = rng.uniform(0.2, 1.0, size=(B, 2, k))
+    model = gr.LinearGaussianVAE(W, rng.normal(size=n), rng.uniform(0.3, 2.0, size=(B, 1)),
+                                 rng.normal(size=(B, 2, k, n)), rng.normal(size=k), D,
+                                 encoder_cov="full" if full else "diag")
+    data = gr.DataMoments(rng.normal(size=n), np.diag(rng.uniform(0.5, 2.0, n)))
+    x = rng.normal(size=n)
+    calls = [(gr.relbo, (0.5,)), (gr.elbo, ()), (gr.beta_elbo, (2.0,)), (gr.distortion, ()),
+             (gr.rate, ()), (gr.log_evidence, ()), (gr.renyi_term, (3.0,)),
+             (gr.vr_bound, (0.5,))]
+    whole = {f.__name__: [f(model, d, *o) for d in (data, x)] for f, o in calls}
+    monkeypatch.setattr(O, "_CHUNK_ENTRIES", 1)                  # chunks of 8 models
+    if cached_svd:
+        model.svd
+    for f, o in calls:
+        for d, want in zip((data, x), whole[f.__name__]):
+            got = f(model, d, *o)
+            assert got.shape == (B, 2) == want.shape
+            np.testing.assert_allclose(got, want, rtol=1e-13, atol=0, err_msg=f.__name__)

@@ -1,0 +1,1 @@
+"""Benchmarks of gaussrelbo: ``python -m benchmarks.run [--quick] [--json PATH]``."""

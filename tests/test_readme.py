@@ -35,7 +35,13 @@ def test_ci_imports_the_installed_package_not_the_source_tree():
 
 def test_readme_python_example_runs(capsys):
     text = (ROOT / "README.md").read_text()
-    (example,) = re.findall(r"```python\n(.*?)\n```", text, flags=re.S)
-    exec(compile(example, "README.md", "exec"), {})
+    first, *rest = re.findall(r"```python\n(.*?)\n```", text, flags=re.S)
+    namespace = {}
+    exec(compile(first, "README.md", "exec"), namespace)
     printed = [float(v) for v in capsys.readouterr().out.split()]
     assert len(printed) == 3 and printed[0] >= printed[2] and printed[0] >= printed[1]
+    pytest.importorskip("sklearn", reason="the estimator example needs gaussrelbo[sklearn]")
+    for block in rest:                      # the estimator example continues the first
+        exec(compile(block, "README.md", "exec"), namespace)
+    active, noise, score = capsys.readouterr().out.split()
+    assert 0 <= int(active) <= 3 and float(noise) > 0 and float(score) < 0

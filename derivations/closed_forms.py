@@ -11,7 +11,7 @@ divergence behind the VR bound is checked by integration at k = 1.
 
 import sympy as sp
 
-from ._common import ell, gauss_expect, gauss_expect_vec
+from ._common import ell, gauss_expect_vec
 from .renyi_entropy import alpha
 
 __all__ = ["Forms", "symbolic_forms", "rational_forms", "check"]

@@ -15,8 +15,7 @@ and with learned :math:`\sigma^2` the fixed point :math:`\sigma^2 = \sum_{j\noti
 
 import sympy as sp
 
-from .spectral import beta, f_beta, f_beta_opt, f_loglik, f_relbo, f_unused, lam, s2, w, w2, v, d
-from .renyi_entropy import alpha
+from .spectral import beta, f_beta_opt, f_loglik, f_relbo, f_unused, lam, s2, w, w2, v, d
 
 __all__ = ["F_loglik", "F_beta", "F_unused", "grad", "hess", "grad_full", "stationary_w2",
            "sigma2_fixed_point", "check"]

@@ -260,6 +260,19 @@ def _value_grad(sp, W, s2):
     return f - c * P, gW - c * pW, gt - c * pt
 
 
+def _decoder_problem(W, sigma2, lam, objective, alpha, beta, encoder):
+    """Validate a decoder W (n, k) at a fixed sigma2 against the spectrum: (W, _Spec)."""
+    W = as_float_array(W, "W")
+    if W.ndim != 2:
+        raise ValueError(f"`W` must have shape (n, k), got {W.shape}")
+    if sigma2 is None:
+        raise ValueError("`sigma2` must be positive and finite, got None")
+    sp = _Spec(lam, W.shape[1], objective, alpha, beta, sigma2, encoder, k_name="W.shape[1]")
+    if W.shape[0] != sp.n:
+        raise ValueError(f"`W` must have shape (n, k) with n={sp.n}, got {W.shape}")
+    return W, sp
+
+
 def profiled_value_grad(W, sigma2, lam, objective="relbo", alpha=None, beta=None,
                         encoder="diagonal"):
     r"""Profiled objective :math:`F(W, \sigma^2)` (optimal encoder, b = data mean) in the
@@ -307,14 +320,7 @@ def profiled_value_grad(W, sigma2, lam, objective="relbo", alpha=None, beta=None
     >>> bool(np.max(np.abs(gW)) < 1e-14), bool(abs(gs) > 0.1)    # sigma2 = 0.8 is not optimal
     (True, True)
     """
-    W = as_float_array(W, "W")
-    if W.ndim != 2:
-        raise ValueError(f"`W` must have shape (n, k), got {W.shape}")
-    if sigma2 is None:
-        raise ValueError("`sigma2` must be positive and finite, got None")
-    sp = _Spec(lam, W.shape[1], objective, alpha, beta, sigma2, encoder, k_name="W.shape[1]")
-    if W.shape[0] != sp.n:
-        raise ValueError(f"`W` must have shape (n, k) with n={sp.n}, got {W.shape}")
+    W, sp = _decoder_problem(W, sigma2, lam, objective, alpha, beta, encoder)
     f, gW, gs = _value_grad(sp, W, sp.sigma2)
     return float(f), gW, float(gs)
 
@@ -366,14 +372,7 @@ def hessian_fd(W, sigma2, lam, objective="relbo", alpha=None, beta=None, encoder
     -------
     ndarray, shape (n k, n k) or (n k + 1, n k + 1)
     """
-    W = as_float_array(W, "W")
-    if W.ndim != 2:
-        raise ValueError(f"`W` must have shape (n, k), got {W.shape}")
-    if sigma2 is None:
-        raise ValueError("`sigma2` must be positive and finite, got None")
-    sp = _Spec(lam, W.shape[1], objective, alpha, beta, sigma2, encoder, k_name="W.shape[1]")
-    if W.shape[0] != sp.n:
-        raise ValueError(f"`W` must have shape (n, k) with n={sp.n}, got {W.shape}")
+    W, sp = _decoder_problem(W, sigma2, lam, objective, alpha, beta, encoder)
     step = float(check_positive(step, "step"))
     return _hessian_fd(sp, W, sp.sigma2, bool(learn_sigma2), step, scaled=False)
 

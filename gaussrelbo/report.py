@@ -142,7 +142,7 @@ def build_report(spectrum="synthetic", k=None, sigma2=None, progress=None, figur
     thr = [{"j": j + 1, "lambda": float(lam[j]), "threshold": float(lam[j] / sigma2)}
            for j in range(min(lam.size, max(k, 10)))]
     name = spectrum if isinstance(spectrum, str) else "user spectrum"
-    md = [f"# gaussrelbo report\n",
+    md = ["# gaussrelbo report\n",
           f"Spectrum **{name}** (n = {lam.size}), k = {k}, fixed sigma2 = {sigma2:.6g} (the mean "
           "of the discarded eigenvalues; 'learned' rows optimise it). All values in nats, "
           "population (data-averaged).\n",

@@ -13,8 +13,8 @@ small dimensions and simple numbers.  Entries are bounded, which bounds the cond
 Zeros, repeated entries, zero columns of W (so W^T W diagonal) and singular data covariances all
 occur; the model stays well-posed because sigma2 and the encoder covariance are bounded below.
 
-Load this module by path (``--import-mode=importlib`` puts no test directory on ``sys.path``), see
-``load_strategies`` in the test modules.
+``tests/conftest.py`` loads this module by path (``--import-mode=importlib`` puts no test
+directory on ``sys.path``) as ``gaussrelbo_test_strategies``; test modules import that name.
 """
 
 from typing import NamedTuple

@@ -12,9 +12,6 @@ the objective, ROUND = 1e-12 times the same scale (~5e3 eps); a perturbation of 
 perturbations are taken in both signs, so a non-zero gradient fails one of them.
 """
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,20 +21,7 @@ from scipy import stats
 import gaussrelbo as gr
 
 
-def _load_strategies():
-    """Load tests/strategies.py by path under a private name (works with --import-mode=importlib
-    and from outside the source tree)."""
-    name = "_gaussrelbo_tests_strategies"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("strategies.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-strat = _load_strategies()
+import gaussrelbo_test_strategies as strat  # noqa: E402  (registered by conftest.py)
 
 RTOL = 1e-10
 ROUND = 1e-12

@@ -15,7 +15,6 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
 
-import gaussrelbo as gr  # noqa: E402
 from gaussrelbo import LinearVAE  # noqa: E402
 
 

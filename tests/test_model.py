@@ -1,9 +1,6 @@
 """The model and data-moment containers: shapes, replace(), the cached SVD, the posterior gain
 and covariance (against ``np.linalg.solve``), and DataMoments (against ``np.cov``)."""
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,20 +10,7 @@ from hypothesis.extra import numpy as hnp
 import gaussrelbo as gr
 
 
-def _load_strategies():
-    """Load tests/strategies.py by path under a private name (works with --import-mode=importlib
-    and from outside the source tree)."""
-    name = "_gaussrelbo_tests_strategies"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("strategies.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-strat = _load_strategies()
+import gaussrelbo_test_strategies as strat  # noqa: E402  (registered by conftest.py)
 
 batch_shapes = hnp.array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=3)
 

@@ -20,9 +20,6 @@ conditioning, nothing more).  Quadrature references are accurate to ~1e-10 relat
 QTOL = 1e-8.
 """
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import mpmath
 import numpy as np
@@ -33,20 +30,7 @@ from scipy import integrate, stats
 import gaussrelbo as gr
 
 
-def _load_strategies():
-    """Load tests/strategies.py by path under a private name (works with --import-mode=importlib
-    and from outside the source tree)."""
-    name = "_gaussrelbo_tests_strategies"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("strategies.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-strat = _load_strategies()
+import gaussrelbo_test_strategies as strat  # noqa: E402  (registered by conftest.py)
 EX = strat.EXAMPLE
 
 RTOL = 1e-10

@@ -84,6 +84,16 @@ def optimal_encoder(model, objective="relbo", alpha=None, beta=None, diagonal=Tr
         D = noise[..., None] / (temper[..., None] * (colnorm2 + noise[..., None]))
         return model.replace(V=V, c=c, D=D, encoder_cov="diag")
     tau, R = model.posterior_cov_eigen(noise)
-    D = (R * (tau / temper[..., None])[..., None, :]) @ np.swapaxes(R, -1, -2)
+    scaled = R * np.sqrt(tau / temper[..., None])[..., None, :]        # D = scaled scaled^T
+    D = scaled @ np.swapaxes(scaled, -1, -2)
     D = 0.5 * (D + np.swapaxes(D, -1, -2))
-    return model.replace(V=V, c=c, D=D, encoder_cov="full")
+    # Its Cholesky factor from a QR of scaled^T, not from D: accurate even when the posterior
+    # variances span more than 1/eps (where D rounds to a numerically indefinite matrix).
+    # Rows of scaled^T sorted by decreasing norm sqrt(tau_i) (tau is ascending: s descends):
+    # Householder QR is then row-wise backward stable, so even the tiny variances keep their
+    # relative accuracy.
+    T = np.linalg.qr(np.swapaxes(scaled, -1, -2)[..., ::-1, :], mode="r")
+    L = np.swapaxes(T, -1, -2)
+    L = L * np.where(np.diagonal(T, axis1=-2, axis2=-1) < 0, -1.0, 1.0)[..., None, :]
+    return LinearGaussianVAE(model.W, model.b, model.sigma2, V, c, D, encoder_cov="full",
+                             _chol_D=L)

@@ -10,7 +10,8 @@ from functools import cached_property
 import numpy as np
 
 from ._numerics import logdet_chol
-from ._validation import (as_float_array, check_positive, check_psd, check_shape, check_spd)
+from ._validation import (as_float_array, check_positive, check_psd, check_shape, check_spd,
+                          check_symmetric)
 
 __all__ = ["DataMoments", "LinearGaussianVAE"]
 
@@ -53,7 +54,7 @@ class LinearGaussianVAE:
     (3, 2, True, ())
     """
 
-    def __init__(self, W, b, sigma2, V, c, D, encoder_cov=None):
+    def __init__(self, W, b, sigma2, V, c, D, encoder_cov=None, *, _chol_D=None):
         W = check_shape(as_float_array(W, "W"), "W", (None, None), "(..., n, k)")
         n, k = W.shape[-2:]
         if n == 0 or k == 0:
@@ -75,7 +76,10 @@ class LinearGaussianVAE:
             self._chol_D = None
         else:
             check_shape(D, "D", (k, k), f"(..., k) or (..., k, k) with k={k}")
-            D, self._chol_D = check_spd(D, "D")
+            if _chol_D is None:
+                D, self._chol_D = check_spd(D, "D")
+            else:       # private: a Cholesky factor computed accurately by the caller
+                D, self._chol_D = check_symmetric(D, "D"), _chol_D
         self.W, self.b, self.sigma2, self.V, self.c, self.D = W, b, sigma2, V, c, D
         self.n, self.k = n, k
         self.diagonal = encoder_cov == "diag"

@@ -286,7 +286,7 @@ class _Problem:
         self.n, self.k = m.n, m.k
         self.sigma2 = float(m.sigma2)
         self.q = (_Gaussian(np.sqrt(m.D), "diag") if m.diagonal
-                  else _Gaussian(np.linalg.cholesky(m.D), "cov"))
+                  else _Gaussian(m._chol_D, "cov"))
         if isinstance(data, DataMoments):
             if data.batch_shape != ():
                 raise ValueError(f"`data` must be unbatched moments for Monte Carlo, got "
@@ -369,7 +369,7 @@ class _Problem:
         :math:`g = 2t`, which implies the condition for the mean (:math:`g = t`).
         """
         m = self.model
-        L = np.diag(np.sqrt(m.D)) if m.diagonal else np.linalg.cholesky(m.D)
+        L = np.diag(np.sqrt(m.D)) if m.diagonal else m._chol_D
         nu = np.linalg.eigvalsh(L.T @ self.posterior_precision @ L)[[0, -1]]
         g = 2.0 * t
         if np.any(1.0 + g * (nu - 1.0) <= 0):

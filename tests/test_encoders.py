@@ -256,3 +256,23 @@ def test_batched_encoder_equals_the_loop(objective, diagonal, batch, order):
         assert np.allclose(m.V[j], V, rtol=1e-10, atol=1e-12)
         assert np.allclose(m.c[j], c, rtol=1e-10, atol=1e-12 * (1 + np.abs(q.b).sum()))
         assert np.allclose(m.D[j], D, rtol=1e-10, atol=1e-12 * np.abs(D).max())
+
+
+def test_full_encoder_of_a_decoder_with_singular_values_16_orders_apart():
+    # The escort covariance sigma2 M^-1 / alpha has eigenvalues from ~1e-17 to ~1: formed as a
+    # matrix it rounds to a numerically indefinite one, so its Cholesky factor comes from a QR
+    # of its square root.  The model must build, its factor must reproduce D, and log det D
+    # must equal sum log(tau_i / alpha) with tau_i = sigma2 / (s_i^2 + sigma2).
+    rng = np.random.default_rng(3)
+    U, _ = np.linalg.qr(rng.normal(size=(5, 3)))
+    R, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    s = np.array([1e-8, 1.0, 1e8])
+    m0 = gr.LinearGaussianVAE((U * s) @ R.T, np.zeros(5), 0.7, np.zeros((3, 5)), np.zeros(3),
+                              np.ones(3))
+    m = gr.optimal_encoder(m0, "relbo", alpha=2.0, diagonal=False)
+    L = m._chol_D
+    assert np.allclose(L, np.tril(L)) and np.all(np.diag(L) > 0)
+    np.testing.assert_allclose(L @ L.T, m.D, rtol=0, atol=4 * np.finfo(float).eps)
+    s_num = np.linalg.svd(m.W, compute_uv=False)
+    want = np.sum(np.log(0.7 / (s_num**2 + 0.7) / 2.0))
+    assert abs(m.logdet_D - want) <= 1e-13 * abs(want)

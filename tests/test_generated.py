@@ -1,7 +1,6 @@
 """The generated kernel module: fresh (byte for byte) and equal to the sympy expressions."""
 
 import difflib
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -10,9 +9,8 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import given, strategies as st
+from hypothesis import assume, given, strategies as st
 
-import gaussrelbo
 from gaussrelbo import _generated
 
 SOURCE = Path(__file__).resolve().parents[1]
@@ -49,8 +47,8 @@ def test_sympy_version_is_the_pinned_one():
 def test_checked_in_files_are_fresh(regenerated, rel):
     new = (regenerated / rel).read_text()
     old_path = SOURCE / rel
-    if not old_path.exists():
-        pytest.skip(f"{rel} not present: tests are not running from a source checkout")
+    # tests/ only exists in a source checkout, so a missing generated file is a failure
+    assert old_path.exists(), f"{rel} is missing; run `{COMMAND}` and commit the result."
     old = old_path.read_text()
     assert old == new, (f"{rel} is stale; run `{COMMAND}` and commit the result.\n"
                         + _diff(old, new, rel))
@@ -105,6 +103,10 @@ LAMBDIFIED = _lambdified()
 @given(data=st.data())
 def test_kernel_matches_mpmath(name, argnames, ref, kind, data):
     vals = [data.draw(st.floats(*_RANGES[a]), label=a) for a in argnames]
+    if name == "sigma2_fixed_point":
+        # defined only where it exists: n - beta r > 0 (DESIGN §9); keep it off the pole
+        L, n, r, beta = vals
+        assume(n - beta * r >= 1.0)
     got = np.ravel(getattr(_generated, name)(*vals))
     with mpmath.workdps(50):
         want = [mpmath.mpf(x) for x in ref(*[mpmath.mpf(v) for v in vals])]

@@ -68,9 +68,9 @@ def relbo_vs_mc(quick, repeat):
     n, k = (8, 3) if quick else (64, 10)
     data = _data(rng, n)
     W, b, s2, V, c, D = (a[0] for a in _batch(rng, 1, n, k))
-    model = gr.optimal_encoder(gr.LinearGaussianVAE(W, b, s2, V, c, D), "elbo")
+    model = gr.optimal_encoder(gr.LinearGaussianVAE.from_decoder(W, b, s2), "elbo")
     value = float(gr.relbo(model, data, 0.5))
-    closed = _time(lambda: gr.relbo(gr.LinearGaussianVAE(W, b, s2, model.V, model.c, model.D),
+    closed = _time(lambda: gr.relbo(gr.LinearGaussianVAE(W, b, s2, V=model.V, c=model.c, D=model.D),
                                     data, 0.5), repeat, number=20)
     # Pilot run for the per-sample spread, then the sample size that reaches rel. s.e. 1e-3.
     pilot = mc_relbo(model, data, 0.5, n_samples=2000, random_state=1)
@@ -95,7 +95,8 @@ def batched(quick, repeat):
     for B, n, k in cases:
         data = _data(rng, n)
         args = _batch(rng, B, n, k)
-        models = [gr.LinearGaussianVAE(*args, encoder_cov="diag") for _ in range(repeat)]
+        models = [gr.LinearGaussianVAE(*args[:3], V=args[3], c=args[4], D=args[5],
+                                       encoder="diagonal") for _ in range(repeat)]
         it = iter(models)
         t = _time(lambda: gr.relbo(next(it), data, 0.5), repeat)       # SVD included
         L = data.factor
@@ -134,8 +135,8 @@ def generated_vs_lambdify(quick, repeat):
     # Naive route: the same N one-dimensional models through the matrix closed forms.
     M = min(N, 2000)
     Wm = args[1][:M, None, None]
-    model = gr.LinearGaussianVAE(Wm, np.zeros((M, 1)), args[4][:M], args[2][:M, None, None],
-                                 np.zeros((M, 1)), args[3][:M, None])
+    model = gr.LinearGaussianVAE(Wm, np.zeros((M, 1)), args[4][:M], V=args[2][:M, None, None],
+                                 c=np.zeros((M, 1)), D=args[3][:M, None])
     data = gr.DataMoments(np.zeros((M, 1)), args[0][:M, None, None])
     t_naive = np.asarray(_time(lambda: gr.relbo(model.replace(), data, 0.5), repeat)) * (N / M)
     gen = np.median(t_gen)
@@ -232,9 +233,8 @@ def accuracy(quick):
             ("relbo", aligned,
              gr.DataMoments.from_spectrum(rng.uniform(0.1, 5.0, n), mean=rng.normal(size=n))),
             ("relbo_rotated", (U * svals) @ R.T, _data(rng, n))):
-        model = gr.optimal_encoder(gr.LinearGaussianVAE(W, rng.normal(size=n), 0.7,
-                                                        np.zeros((k, n)), np.zeros(k),
-                                                        np.ones(k)), "elbo")
+        model = gr.optimal_encoder(gr.LinearGaussianVAE.from_decoder(W, rng.normal(size=n), 0.7),
+                                   "elbo")
         args = (model.W, model.b, model.sigma2, model.V, model.c, model.D, data.mean, data.cov)
         scale = ref.error_scale(*args) if key == "relbo_rotated" else None
         for a in alphas[:: 4 if quick else 1]:
@@ -255,7 +255,8 @@ def accuracy(quick):
 def _peak_rss_probe():
     rng = np.random.default_rng(1)
     data = _data(rng, 64)
-    model = gr.LinearGaussianVAE(*_batch(rng, 10000, 64, 10), encoder_cov="diag")
+    W, b, s2, V, c, D = _batch(rng, 10000, 64, 10)
+    model = gr.LinearGaussianVAE(W, b, s2, V=V, c=c, D=D, encoder="diagonal")
     gr.relbo(model, data, 0.5)
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
 

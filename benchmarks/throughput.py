@@ -25,7 +25,8 @@ def _sets_per_second(B, n, k, repeat=3, seed=0):
     rng = np.random.default_rng(seed)
     data = _data(rng, n)
     args = _batch(rng, B, n, k)
-    models = [gr.LinearGaussianVAE(*args, encoder_cov="diag") for _ in range(repeat)]
+    models = [gr.LinearGaussianVAE(*args[:3], V=args[3], c=args[4], D=args[5],
+                                     encoder="diagonal") for _ in range(repeat)]
     times = []
     for m in models:
         t0 = time.perf_counter()

@@ -11,7 +11,8 @@ from .optima import stationary_points
 
 __all__ = ["register"]
 
-_OBJECTIVES = {"loglik": "loglik", "elbo": "elbo", "relbo": "relbo", "beta-elbo": "beta_elbo"}
+# one spelling, the API's; "beta-elbo" is a deprecated alias of "beta_elbo"
+_OBJECTIVES = {"loglik": "loglik", "elbo": "elbo", "relbo": "relbo", "beta_elbo": "beta_elbo"}
 _FIELDS = ("subset", "kind", "hessian_signs", "value", "rate", "distortion", "sigma2", "active",
            "orthogonal")
 
@@ -54,9 +55,10 @@ def register(subparsers):
                         "(wine, iris, breast_cancer, sklearn-digits), a file of eigenvalues "
                         "(one per line) or a CSV data matrix (rows = samples)")
     p.add_argument("--k", type=positive_int, required=True, help="latent dimension")
-    p.add_argument("--objective", choices=tuple(_OBJECTIVES), required=True)
+    p.add_argument("--objective", choices=tuple(_OBJECTIVES), required=True,
+                   type=lambda text: text.replace("-", "_"))
     p.add_argument("--alpha", type=positive, help="Renyi order (relbo)")
-    p.add_argument("--beta", type=positive, help="rate weight (beta-elbo)")
+    p.add_argument("--beta", type=positive, help="rate weight (beta_elbo)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--sigma2", type=positive, help="fixed decoder noise variance")
     g.add_argument("--learn-sigma2", action="store_true", help="learn sigma2 (the default)")
@@ -78,7 +80,7 @@ def run(args):
     if objective == "relbo" and args.alpha is None:
         raise ValueError("--alpha is required with --objective relbo")
     if objective == "beta_elbo" and args.beta is None:
-        raise ValueError("--beta is required with --objective beta-elbo")
+        raise ValueError("--beta is required with --objective beta_elbo")
     lam = load_spectrum(args.spectrum)
     if args.k > lam.size:
         raise ValueError(f"--k {args.k} exceeds the spectrum's dimension n={lam.size}")

@@ -1,4 +1,4 @@
-"""Optimal encoders for a fixed decoder (DESIGN §6)."""
+"""Optimal encoders for a fixed decoder."""
 
 import numpy as np
 
@@ -10,20 +10,24 @@ __all__ = ["optimal_encoder"]
 _OBJECTIVES = ("relbo", "elbo", "beta_elbo")
 
 
-def optimal_encoder(model, objective="relbo", alpha=None, beta=None, diagonal=True):
+def optimal_encoder(model, objective="relbo", alpha=None, beta=None, diagonal=None, *,
+                    encoder=None):
     r"""The encoder ``(V, c, D)`` that maximises an objective for the model's decoder.
 
     Parameters
     ----------
     model : LinearGaussianVAE
-        Its decoder ``(W, b, sigma2)`` is kept; its encoder is replaced.
+        Its decoder ``(W, b, sigma2)`` is kept; its encoder, if any, is replaced (a decoder-only
+        model from :meth:`LinearGaussianVAE.from_decoder` is enough).
     objective : {"relbo", "elbo", "beta_elbo"}
     alpha : float, optional
         Renyi order for ``"relbo"`` (required there).
     beta : float, optional
         Rate weight for ``"beta_elbo"`` (required there).
-    diagonal : bool
-        Optimise over diagonal (the usual VAE) or full covariances ``D``.
+    diagonal : bool, optional
+        Deprecated alias of ``encoder``: ``True`` is ``"diagonal"``, ``False`` is ``"full"``.
+    encoder : {"diagonal", "full"}, keyword-only
+        Optimise over diagonal (the usual VAE; the default) or full covariances ``D``.
 
     Returns
     -------
@@ -47,9 +51,8 @@ def optimal_encoder(model, objective="relbo", alpha=None, beta=None, diagonal=Tr
     --------
     >>> import numpy as np, gaussrelbo as gr
     >>> rng = np.random.default_rng(0)
-    >>> m0 = gr.LinearGaussianVAE(rng.normal(size=(5, 2)), rng.normal(size=5), 0.4,
-    ...                           np.zeros((2, 5)), np.zeros(2), np.ones(2))
-    >>> m = gr.optimal_encoder(m0, "relbo", alpha=2.0, diagonal=False)
+    >>> m0 = gr.LinearGaussianVAE.from_decoder(rng.normal(size=(5, 2)), rng.normal(size=5), 0.4)
+    >>> m = gr.optimal_encoder(m0, "relbo", alpha=2.0, encoder="full")
     >>> x = rng.normal(size=5)
     >>> bool(np.isclose(gr.relbo(m, x, 2.0), gr.log_evidence(m, x), rtol=1e-13))
     True
@@ -57,6 +60,18 @@ def optimal_encoder(model, objective="relbo", alpha=None, beta=None, diagonal=Tr
     if not isinstance(model, LinearGaussianVAE):
         raise ValueError(f"`model` must be a gaussrelbo.LinearGaussianVAE, got "
                          f"{type(model).__name__}")
+    if diagonal is not None and encoder is not None:
+        raise ValueError("pass only one of `encoder` and its deprecated alias `diagonal`, got "
+                         f"encoder={encoder!r} and diagonal={diagonal!r}")
+    if diagonal is not None:
+        if not isinstance(diagonal, (bool, np.bool_)):
+            raise ValueError(f"`diagonal` must be True or False, got {diagonal!r}")
+        encoder = "diagonal" if diagonal else "full"
+    if encoder is None:
+        encoder = "diagonal"
+    if encoder not in ("diagonal", "full"):
+        raise ValueError(f"`encoder` must be 'diagonal' or 'full', got {encoder!r}")
+    diagonal = encoder == "diagonal"
     if objective not in _OBJECTIVES:
         raise ValueError(f"`objective` must be one of {_OBJECTIVES}, got {objective!r}")
     if objective == "relbo":
@@ -82,7 +97,7 @@ def optimal_encoder(model, objective="relbo", alpha=None, beta=None, diagonal=Tr
     if diagonal:
         colnorm2 = np.sum(model.W**2, axis=-2)
         D = noise[..., None] / (temper[..., None] * (colnorm2 + noise[..., None]))
-        return model.replace(V=V, c=c, D=D, encoder_cov="diag")
+        return model.with_encoder(V=V, c=c, D=D, encoder="diagonal")
     tau, R = model.posterior_cov_eigen(noise)
     scaled = R * np.sqrt(tau / temper[..., None])[..., None, :]        # D = scaled scaled^T
     D = scaled @ np.swapaxes(scaled, -1, -2)
@@ -95,5 +110,5 @@ def optimal_encoder(model, objective="relbo", alpha=None, beta=None, diagonal=Tr
     T = np.linalg.qr(np.swapaxes(scaled, -1, -2)[..., ::-1, :], mode="r")
     L = np.swapaxes(T, -1, -2)
     L = L * np.where(np.diagonal(T, axis1=-2, axis2=-1) < 0, -1.0, 1.0)[..., None, :]
-    return LinearGaussianVAE(model.W, model.b, model.sigma2, V, c, D, encoder_cov="full",
-                             _chol_D=L)
+    return model._share_decoder(LinearGaussianVAE(model.W, model.b, model.sigma2, V=V, c=c, D=D,
+                                                  encoder="full", _chol_D=L))

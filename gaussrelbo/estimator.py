@@ -1,20 +1,23 @@
 r"""A scikit-learn estimator: fit a linear VAE by the RELBO, the ELBO or the beta-ELBO.
 
-Requires the optional extra ``pip install 'gaussrelbo[sklearn]'``.  Like
+Requires the optional extra ``pip install 'gaussrelbo[sklearn]'`` (scikit-learn >= 1.6).  Like
 :class:`sklearn.decomposition.PCA`, the model is fitted to the sample covariance with ``ddof=1``
-and scored by a plain per-sample average (DESIGN §7), so with ``objective="elbo"`` (or
+and scored by a plain per-sample average (Tipping & Bishop 1999), so with ``objective="elbo"`` (or
 ``"relbo"``, any alpha) the fitted decoder spans PCA's components, ``noise_variance_`` equals
 PCA's and ``get_covariance()`` equals PCA's.
 """
 
+from numbers import Integral, Real
+
 import numpy as np
 
 try:
-    from sklearn.base import BaseEstimator, TransformerMixin
-    from sklearn.utils import check_random_state
+    from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+    from sklearn.utils import check_array, check_random_state
+    from sklearn.utils._param_validation import Interval, StrOptions
     from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as exc:                                    # pragma: no cover
-    raise ImportError("gaussrelbo.LinearVAE needs scikit-learn: install the extra with "
+    raise ImportError("gaussrelbo.LinearVAE needs scikit-learn >= 1.6: install the extra with "
                       "`pip install 'gaussrelbo[sklearn]'`") from exc
 
 from . import _generated as g
@@ -30,7 +33,7 @@ _OBJECTIVES = ("relbo", "elbo", "beta_elbo")
 
 
 def _beta_learned(lam, k, beta):
-    """Global beta-ELBO optimum over r active dimensions with learned sigma2 (DESIGN §9):
+    """Global beta-ELBO optimum over r active dimensions with learned sigma2:
     every self-consistent fixed point sigma2 = sum_{j not in A} lam_j / (n - beta r) over the
     top-r sets A, the best by value.  Returns (w2, sigma2)."""
     n = lam.size
@@ -52,11 +55,19 @@ def _beta_learned(lam, k, beta):
     return best[1], best[2]
 
 
-class LinearVAE(TransformerMixin, BaseEstimator):
+def _is_real(val):
+    return isinstance(val, (Real, np.floating, np.integer)) and not isinstance(val, (bool, np.bool_))
+
+
+class LinearVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     r"""Linear-Gaussian VAE fitted by the RELBO, the ELBO or the beta-ELBO.
 
     Model: :math:`z\sim N(0,I_k)`, :math:`x|z \sim N(Wz+b, \sigma^2 I)`, encoder
     :math:`q(z|x) = N(Vx+c, D)`.
+
+    All parameters are keyword-only.  The output columns of :meth:`transform` are named
+    ``linearvae0, linearvae1, ...`` (:meth:`get_feature_names_out`); ``set_output(transform=
+    "pandas")`` returns DataFrames.
 
     Parameters
     ----------
@@ -72,7 +83,8 @@ class LinearVAE(TransformerMixin, BaseEstimator):
     sigma2 : float or None
         Fixed decoder noise variance, or ``None`` to learn it.
     solver : {"auto", "closed_form", "lbfgs"}
-        ``"auto"`` is the closed form (DESIGN §7, §9), which exists for every objective here;
+        ``"auto"`` is the closed form (Tipping & Bishop 1999 for the ELBO and the RELBO at any
+        order; the beta-ELBO's shifted spectrum), which exists for every objective here;
         ``"lbfgs"`` runs gradient ascent on all parameters from a random start.
     random_state : int, Generator or None
         Seed of the L-BFGS start.
@@ -96,6 +108,11 @@ class LinearVAE(TransformerMixin, BaseEstimator):
         Latent dimensions that did not collapse (non-zero columns of W).
     objective_value_ : float
         The objective averaged over the training samples (as :meth:`score`).
+    model_ : LinearGaussianVAE
+        The fitted model (decoder and encoder), for every function of gaussrelbo.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Set when X has feature names (a DataFrame).
     n_iter_ : int
         L-BFGS iterations, or 1 for the closed form (one exact step).
 
@@ -110,7 +127,20 @@ class LinearVAE(TransformerMixin, BaseEstimator):
     ((200, 3), True)
     """
 
-    def __init__(self, n_components=1, objective="relbo", alpha=1.0, beta=1.0,
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "objective": [StrOptions({"relbo", "elbo", "beta_elbo"})],
+        "alpha": [Interval(Real, 0, None, closed="neither")],
+        "beta": [Interval(Real, 0, None, closed="neither")],
+        "encoder": [StrOptions({"diagonal", "full"})],
+        "sigma2": [None, Interval(Real, 0, None, closed="neither")],
+        "solver": [StrOptions({"auto", "closed_form", "lbfgs"})],
+        "random_state": ["random_state"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(self, *, n_components=1, objective="relbo", alpha=1.0, beta=1.0,
                  encoder="diagonal", sigma2=None, solver="auto", random_state=None,
                  max_iter=20000, tol=1e-10):
         self.n_components = n_components
@@ -146,11 +176,13 @@ class LinearVAE(TransformerMixin, BaseEstimator):
                                                 else ""))
         for name in ("alpha", "beta"):
             val = getattr(self, name)
-            if not (np.isscalar(val) and np.isfinite(val) and val > 0):
+            if not (_is_real(val) and np.isfinite(val) and val > 0):
                 raise ValueError(f"`{name}` must be positive and finite, got {val!r}")
-        if self.sigma2 is not None and not (np.isscalar(self.sigma2) and np.isfinite(self.sigma2)
+        if self.sigma2 is not None and not (_is_real(self.sigma2) and np.isfinite(self.sigma2)
                                             and self.sigma2 > 0):
-            raise ValueError(f"`sigma2` must be None or positive and finite, got {self.sigma2!r}")
+            raise ValueError(f"`sigma2` must be None or positive and finite, got "
+                             f"{self.sigma2!r}")
+        self._validate_params()         # the remaining constraints (max_iter, tol, random_state)
         return int(k)
 
     def fit(self, X, y=None):
@@ -159,9 +191,14 @@ class LinearVAE(TransformerMixin, BaseEstimator):
         X = np.asarray(X, dtype=np.float64)
         N, n = X.shape
         k = self._check_params(n)
-        self.mean_ = X.mean(axis=0)
-        Xc = X - self.mean_
-        lam, U = np.linalg.eigh(Xc.T @ Xc / (N - 1))
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.mean_ = X.mean(axis=0)
+            Xc = X - self.mean_
+            cov = Xc.T @ Xc / (N - 1)
+        if not (np.all(np.isfinite(self.mean_)) and np.all(np.isfinite(cov))):
+            raise ValueError("`X` is too large: its mean or covariance overflows float64 "
+                             f"(largest |entry| {float(np.max(np.abs(X))):.3g}); rescale X")
+        lam, U = np.linalg.eigh(cov)
         lam, U = np.maximum(lam[::-1], 0.0), U[:, ::-1]
         gamma = self.beta if self.objective == "beta_elbo" else 1.0
         if self.solver == "lbfgs":
@@ -180,7 +217,7 @@ class LinearVAE(TransformerMixin, BaseEstimator):
             elif self.objective == "beta_elbo":
                 w2, s2 = _beta_learned(lam, k, self.beta)
             else:
-                s2 = float(lam[k:].sum() / (n - k))                  # DESIGN §7
+                s2 = float(lam[k:].sum() / (n - k))                  # Tipping & Bishop 1999
                 if s2 <= 0:
                     raise ValueError("the discarded variance is zero, so sigma2 cannot be "
                                      "learned; set `sigma2` or lower `n_components`")
@@ -188,16 +225,14 @@ class LinearVAE(TransformerMixin, BaseEstimator):
             W, b = U[:, :k] * np.sqrt(w2), self.mean_.copy()
             V = c = D = None
             self.n_iter_ = 1
-        model = LinearGaussianVAE(W, b, s2, np.zeros((k, n)), np.zeros(k), np.ones(k))
+        model = LinearGaussianVAE.from_decoder(W, b, s2)
         if V is None:
             kind = {"relbo": ("relbo", {"alpha": self.alpha}), "elbo": ("elbo", {}),
                     "beta_elbo": ("beta_elbo", {"beta": self.beta})}[self.objective]
-            model = optimal_encoder(model, kind[0], diagonal=self.encoder == "diagonal",
-                                    **kind[1])
+            model = optimal_encoder(model, kind[0], encoder=self.encoder, **kind[1])
         else:
-            model = model.replace(V=V, c=c, D=D,
-                                  encoder_cov="diag" if self.encoder == "diagonal" else "full")
-        self._model = model
+            model = model.with_encoder(V=V, c=c, D=D, encoder=self.encoder)
+        self.model_ = model
         self.components_ = model.W.T.copy()
         self.decoder_bias_ = model.b.copy()
         self.noise_variance_ = float(model.sigma2)
@@ -211,7 +246,7 @@ class LinearVAE(TransformerMixin, BaseEstimator):
 
     # ---- using the fit ----------------------------------------------------------------------------
     def _objective(self, X):
-        m = self._model
+        m = self.model_
         if self.objective == "relbo":
             return relbo(m, X, self.alpha)
         if self.objective == "elbo":
@@ -229,10 +264,20 @@ class LinearVAE(TransformerMixin, BaseEstimator):
         return X @ self.encoder_mean_.T + self.encoder_bias_
 
     def inverse_transform(self, Z):
-        """Decoder mean ``W z + b`` of each row of Z, shape (N, n_features)."""
+        """Decoder mean ``W z + b`` of each row of Z (shape (N, n_components)), shape
+        (N, n_features)."""
         check_is_fitted(self)
-        Z = np.asarray(Z, dtype=np.float64)
-        return Z @ self.components_ + self.decoder_bias_
+        Z = check_array(Z, dtype=[np.float64, np.float32], input_name="Z")
+        k = self.components_.shape[0]
+        if Z.shape[1] != k:
+            raise ValueError(f"`Z` must have shape (N, n_components) with n_components={k}, got "
+                             f"{Z.shape}")
+        return np.asarray(Z, dtype=np.float64) @ self.components_ + self.decoder_bias_
+
+    @property
+    def _n_features_out(self):
+        """Output width for ``get_feature_names_out`` (``linearvae0``, ``linearvae1``, ...)."""
+        return self.components_.shape[0]
 
     def score_samples(self, X):
         """The chosen objective of each sample (nats)."""
@@ -244,7 +289,7 @@ class LinearVAE(TransformerMixin, BaseEstimator):
 
     def log_likelihood(self, X):
         """log p(x) of each sample under the fitted generative model."""
-        return np.asarray(log_evidence(self._model, self._check(X)), dtype=np.float64)
+        return np.asarray(log_evidence(self.model_, self._check(X)), dtype=np.float64)
 
     def get_covariance(self):
         """Model covariance of the data, :math:`WW^T + \\sigma^2 I` (as PCA's)."""

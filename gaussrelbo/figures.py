@@ -167,7 +167,7 @@ def fig_rotation(lam=None, k=3, sigma2=0.8, alphas=(0.25, 1.0, 4.0), betas=(0.5,
                          f"got {k!r}")
     thetas = np.linspace(-np.pi / 2, np.pi / 2, 181) if thetas is None else np.asarray(thetas)
     data = DataMoments.from_spectrum(lam)
-    zeros = (np.zeros(n), sigma2, np.zeros((k, n)), np.zeros(k), np.ones(k))
+    zeros = (np.zeros(n), sigma2)
 
     def curve(th, gamma, objective, param):
         """Objective of the rotated, optimally encoded models minus its value at theta = 0."""
@@ -177,7 +177,7 @@ def fig_rotation(lam=None, k=3, sigma2=0.8, alphas=(0.25, 1.0, 4.0), betas=(0.5,
                  "loglik": lambda m: log_evidence(m, data),
                  "beta_elbo": lambda m: beta_elbo(m, data, param)}[objective]
         enc = "beta_elbo" if objective == "beta_elbo" else "relbo"
-        y, y0 = (np.asarray(value(optimal_encoder(LinearGaussianVAE(W, *zeros), enc,
+        y, y0 = (np.asarray(value(optimal_encoder(LinearGaussianVAE.from_decoder(W, *zeros), enc,
                                                   diagonal=True, **kw)), dtype=float)
                  for W in (_rotate(W0, th), W0))
         return y - y0

@@ -1,4 +1,4 @@
-"""The linear-Gaussian VAE and the data moments it is scored on (DESIGN §1).
+"""The linear-Gaussian VAE and the data moments it is scored on.
 
 Prior :math:`p(z)=\\mathcal N(0, I_k)`, decoder :math:`p(x|z)=\\mathcal N(Wz+b, \\sigma^2 I_n)`,
 encoder :math:`q(z|x)=\\mathcal N(Vx+c, D)` with ``D`` diagonal (stored as its diagonal) or full SPD.
@@ -16,8 +16,31 @@ from ._validation import (as_float_array, check_positive, check_psd, check_shape
 __all__ = ["DataMoments", "LinearGaussianVAE"]
 
 
+_ENCODER_FAMILIES = ("diagonal", "full")
+# old spellings of the encoder family, accepted silently (deprecated, see the CHANGELOG)
+_ENCODER_ALIASES = {"diag": "diagonal", "diagonal": "diagonal", "full": "full"}
+
+
+def _encoder_family(encoder, encoder_cov=None):
+    """The one public spelling ``encoder={'diagonal', 'full'}`` (or None: infer), accepting the
+    deprecated ``encoder_cov={'diag', 'full'}``."""
+    if encoder is not None and encoder_cov is not None:
+        raise ValueError("pass only one of `encoder` and its deprecated alias `encoder_cov`, got "
+                         f"encoder={encoder!r} and encoder_cov={encoder_cov!r}")
+    if encoder_cov is not None:
+        if encoder_cov not in ("diag", "full"):
+            raise ValueError(f"`encoder_cov` must be None, 'diag' or 'full', got "
+                             f"{encoder_cov!r}")
+        return _ENCODER_ALIASES[encoder_cov]
+    if encoder is None:
+        return None
+    if not isinstance(encoder, str) or encoder not in _ENCODER_ALIASES:
+        raise ValueError(f"`encoder` must be None, 'diagonal' or 'full', got {encoder!r}")
+    return _ENCODER_ALIASES[encoder]
+
+
 class LinearGaussianVAE:
-    r"""A linear-Gaussian generative model with a linear Gaussian encoder.
+    r"""A linear-Gaussian generative model, optionally with a linear Gaussian encoder.
 
     Parameters
     ----------
@@ -27,48 +50,77 @@ class LinearGaussianVAE:
         Decoder bias.
     sigma2 : float or array_like, shape (...)
         Decoder noise variance, positive.
-    V : array_like, shape (..., k, n)
-        Encoder weights.
-    c : array_like, shape (..., k)
+    V : array_like, shape (..., k, n), keyword-only
+        Encoder weights.  Leave ``V``, ``c`` and ``D`` all out for a decoder-only model
+        (see :meth:`from_decoder`).
+    c : array_like, shape (..., k), keyword-only
         Encoder bias.
-    D : array_like, shape (..., k) or (..., k, k)
+    D : array_like, shape (..., k) or (..., k, k), keyword-only
         Encoder covariance: its diagonal, or a full symmetric positive definite matrix.
-    encoder_cov : {None, "diag", "full"}
+    encoder : {None, "diagonal", "full"}, keyword-only
         How to read ``D``.  ``None`` infers it: a 1-D ``D`` is diagonal, a ``D`` whose last two
         dimensions are ``(k, k)`` is full, anything else of last dimension ``k`` is a batch of
-        diagonals.
+        diagonals.  ``encoder_cov={"diag", "full"}`` is a deprecated alias.
 
     Notes
     -----
     The exact posterior is :math:`p(z|x)=\mathcal N(M^{-1}W^T(x-b), \sigma^2 M^{-1})` with
-    :math:`M = W^TW + \sigma^2 I_k`; the marginal is :math:`p(x)=\mathcal N(b, WW^T+\sigma^2 I_n)`.
-    Everything that depends on the posterior uses the singular value decomposition of ``W``
-    (``svd``), computed once per model.
+    :math:`M = W^TW + \sigma^2 I_k`; the marginal is :math:`p(x)=\mathcal N(b, WW^T+\sigma^2 I_n)`
+    (Tipping & Bishop 1999).  Everything that depends on the posterior uses the singular value
+    decomposition of ``W`` (``svd``), computed once per model.
+
+    A decoder-only model (``has_encoder`` false) supports :func:`~gaussrelbo.log_evidence`,
+    :func:`~gaussrelbo.optimal_encoder` and the posterior functions; the objectives that score an
+    encoder (ELBO, RELBO, ...) raise a ``ValueError`` for it.  :meth:`with_encoder` adds one.
 
     Examples
     --------
     >>> import numpy as np
-    >>> m = LinearGaussianVAE(np.ones((3, 2)), np.zeros(3), 0.5, np.zeros((2, 3)), np.zeros(2),
-    ...                       np.ones(2))
-    >>> m.n, m.k, m.diagonal, m.batch_shape
-    (3, 2, True, ())
+    >>> m = LinearGaussianVAE.from_decoder(np.ones((3, 2)), np.zeros(3), 0.5)
+    >>> m.n, m.k, m.has_encoder, m.batch_shape
+    (3, 2, False, ())
+    >>> q = m.with_encoder(V=np.zeros((2, 3)), c=np.zeros(2), D=np.ones(2))
+    >>> q.encoder, q.diagonal
+    ('diagonal', True)
     """
 
-    def __init__(self, W, b, sigma2, V, c, D, encoder_cov=None, *, _chol_D=None):
+    def __init__(self, W, b, sigma2, *, V=None, c=None, D=None, encoder=None, encoder_cov=None,
+                 _chol_D=None):
         W = check_shape(as_float_array(W, "W"), "W", (None, None), "(..., n, k)")
         n, k = W.shape[-2:]
         if n == 0 or k == 0:
             raise ValueError(f"`W` must have n >= 1 rows and k >= 1 columns, got {W.shape}")
         b = check_shape(as_float_array(b, "b"), "b", (n,), f"(..., n) with n={n}")
         sigma2 = check_positive(sigma2, "sigma2")
+        family = _encoder_family(encoder, encoder_cov)
+        self.W, self.b, self.sigma2 = W, b, sigma2
+        self.n, self.k = n, k
+        given = [name for name, a in (("V", V), ("c", c), ("D", D)) if a is not None]
+        if not given:
+            if family is not None:
+                raise ValueError(f"`encoder`={family!r} was given without an encoder: pass V, c "
+                                 "and D too, or leave `encoder` out for a decoder-only model")
+            self.V = self.c = self.D = None
+            self._chol_D = None
+            self.diagonal = None
+            self.encoder = None
+            try:
+                self.batch_shape = np.broadcast_shapes(W.shape[:-2], b.shape[:-1], sigma2.shape)
+            except ValueError:
+                raise ValueError("the batch dimensions of W, b, sigma2 do not broadcast: "
+                                 f"W {W.shape}, b {b.shape}, sigma2 {sigma2.shape}") from None
+            return
+        if len(given) < 3:
+            missing = [name for name in ("V", "c", "D") if name not in given]
+            raise ValueError(f"an encoder needs all of V, c and D; got {', '.join(given)} but "
+                             f"not {', '.join(missing)} (leave all three out for a decoder-only "
+                             "model)")
         V = check_shape(as_float_array(V, "V"), "V", (k, n), f"(..., k, n) with k={k}, n={n}")
         c = check_shape(as_float_array(c, "c"), "c", (k,), f"(..., k) with k={k}")
         D = as_float_array(D, "D")
-        if encoder_cov not in (None, "diag", "full"):
-            raise ValueError(f"`encoder_cov` must be None, 'diag' or 'full', got {encoder_cov!r}")
-        if encoder_cov is None:
-            encoder_cov = "full" if D.ndim >= 2 and D.shape[-2:] == (k, k) else "diag"
-        if encoder_cov == "diag":
+        if family is None:
+            family = "full" if D.ndim >= 2 and D.shape[-2:] == (k, k) else "diagonal"
+        if family == "diagonal":
             check_shape(D, "D", (k,), f"(..., k) or (..., k, k) with k={k}")
             if np.any(D <= 0):
                 raise ValueError(f"`D` (diagonal encoder variances) must be positive, got "
@@ -80,9 +132,9 @@ class LinearGaussianVAE:
                 D, self._chol_D = check_spd(D, "D")
             else:       # private: a Cholesky factor computed accurately by the caller
                 D, self._chol_D = check_symmetric(D, "D"), _chol_D
-        self.W, self.b, self.sigma2, self.V, self.c, self.D = W, b, sigma2, V, c, D
-        self.n, self.k = n, k
-        self.diagonal = encoder_cov == "diag"
+        self.V, self.c, self.D = V, c, D
+        self.diagonal = family == "diagonal"
+        self.encoder = family
         try:
             self.batch_shape = np.broadcast_shapes(
                 W.shape[:-2], b.shape[:-1], sigma2.shape, V.shape[:-2], c.shape[:-1],
@@ -92,22 +144,61 @@ class LinearGaussianVAE:
                              f"W {W.shape}, b {b.shape}, sigma2 {sigma2.shape}, V {V.shape}, "
                              f"c {c.shape}, D {D.shape}") from None
 
+    @classmethod
+    def from_decoder(cls, W, b, sigma2):
+        """A decoder-only model :math:`z\\sim N(0, I)`, :math:`x|z\\sim N(Wz+b, \\sigma^2 I)`.
+
+        Enough for :func:`~gaussrelbo.log_evidence`, :func:`~gaussrelbo.posterior` and
+        :func:`~gaussrelbo.optimal_encoder`; add an encoder with :meth:`with_encoder`.
+        """
+        return cls(W, b, sigma2)
+
+    @property
+    def has_encoder(self):
+        """Whether the model carries an encoder ``(V, c, D)``."""
+        return self.V is not None
+
     def __repr__(self):
-        kind = "diagonal" if self.diagonal else "full"
-        return (f"LinearGaussianVAE(n={self.n}, k={self.k}, {kind} encoder, "
+        kind = f"{self.encoder} encoder" if self.has_encoder else "no encoder"
+        return (f"LinearGaussianVAE(n={self.n}, k={self.k}, {kind}, "
                 f"batch_shape={self.batch_shape})")
 
+    def _share_decoder(self, out):
+        """Carry the decoder's cached decompositions over to ``out`` (same W, sigma2)."""
+        for name in ("svd", "log_post_ratio"):
+            if name in self.__dict__:
+                out.__dict__[name] = self.__dict__[name]
+        return out
+
+    def with_encoder(self, *, V, c, D, encoder=None):
+        """The same decoder with the encoder ``q(z|x) = N(Vx + c, D)`` (validated).
+
+        ``encoder`` is ``"diagonal"``, ``"full"`` or ``None`` (inferred from the shape of ``D``).
+        """
+        return self._share_decoder(LinearGaussianVAE(self.W, self.b, self.sigma2, V=V, c=c, D=D,
+                                                     encoder=encoder))
+
+    def decoder_only(self):
+        """The same decoder without its encoder."""
+        return self._share_decoder(LinearGaussianVAE(self.W, self.b, self.sigma2))
+
     def replace(self, **params):
-        """A copy with some of ``W, b, sigma2, V, c, D`` replaced (validated again)."""
+        """A copy with some of ``W, b, sigma2, V, c, D`` (and ``encoder``) replaced, validated
+        again.  Replacing ``D`` re-infers the encoder family unless ``encoder`` is given."""
         names = ("W", "b", "sigma2", "V", "c", "D")
-        cov = params.pop("encoder_cov", None)
+        family = _encoder_family(params.pop("encoder", None), params.pop("encoder_cov", None))
         unknown = set(params) - set(names)
         if unknown:
-            raise ValueError(f"unknown parameter(s) {sorted(unknown)}; expected some of {names}")
+            raise ValueError(f"unknown parameter(s) {sorted(unknown)}; expected some of "
+                             f"{names + ('encoder',)}")
         args = {name: params.get(name, getattr(self, name)) for name in names}
-        if "D" not in params:
-            cov = "diag" if self.diagonal else "full"
-        return LinearGaussianVAE(**args, encoder_cov=cov)
+        if "D" not in params and family is None and self.has_encoder:
+            family = self.encoder
+        out = LinearGaussianVAE(args.pop("W"), args.pop("b"), args.pop("sigma2"), **args,
+                                encoder=family)
+        if not {"W", "sigma2"} & set(params):
+            self._share_decoder(out)
+        return out
 
     def _chunk(self, start, stop):
         """Models ``start:stop`` along the leading batch axis, sharing the validated arrays and
@@ -115,6 +206,8 @@ class LinearGaussianVAE:
         B, nb = self.batch_shape[0], len(self.batch_shape)
 
         def cut(a, core):
+            if a is None:                   # a decoder-only model
+                return None
             a = np.asarray(a)
             batch = a.shape[:a.ndim - core]
             return a[start:stop] if len(batch) == nb and batch[0] == B else a

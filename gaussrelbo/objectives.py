@@ -83,15 +83,18 @@ class _Data:
         return out
 
 
-def _check_model(model):
+def _check_model(model, need_encoder=True):
     if not isinstance(model, LinearGaussianVAE):
         raise ValueError(f"`model` must be a gaussrelbo.LinearGaussianVAE, got "
                          f"{type(model).__name__}")
+    if need_encoder and not model.has_encoder:
+        raise ValueError("`model` has no encoder (a decoder-only model): add one with "
+                         "model.with_encoder(V=..., c=..., D=...) or gaussrelbo.optimal_encoder")
     return model
 
 
-def _data(model, data):
-    _check_model(model)
+def _data(model, data, need_encoder=True):
+    _check_model(model, need_encoder)
     if isinstance(data, DataMoments):
         if data.n != model.n:
             raise ValueError(f"`data` has dimension n={data.n} but the model has n={model.n}")
@@ -133,7 +136,7 @@ class _Proj:
     def __init__(self, model, d):
         U = model.svd[0]
         rc = d.center - model.b
-        self.enc = d.apply(model.V, model.c)
+        self.enc = None if model.V is None else d.apply(model.V, model.c)
         a_c, a_s = d.apply(np.swapaxes(U, -1, -2), center=rc)
         self.a = (a_c, a_s)
         if U.shape[-1] == model.n:                   # U square: nothing lies outside its range
@@ -253,8 +256,8 @@ def distortion(model, data):
     Examples
     --------
     >>> import numpy as np, gaussrelbo as gr
-    >>> m = gr.LinearGaussianVAE(np.zeros((2, 1)), np.zeros(2), 1.0, np.zeros((1, 2)),
-    ...                          np.zeros(1), np.ones(1))
+    >>> m = gr.LinearGaussianVAE(np.zeros((2, 1)), np.zeros(2), 1.0, V=np.zeros((1, 2)),
+    ...                          c=np.zeros(1), D=np.ones(1))
     >>> x = np.array([1.0, -1.0])
     >>> bool(np.isclose(gr.distortion(m, x), np.log(2 * np.pi) + 1.0))
     True
@@ -277,8 +280,8 @@ def rate(model, data):
     --------
     >>> import numpy as np, gaussrelbo as gr
     >>> from scipy.stats import multivariate_normal
-    >>> m = gr.LinearGaussianVAE(np.ones((2, 1)), np.zeros(2), 1.0, np.full((1, 2), 0.5),
-    ...                          np.zeros(1), np.array([0.25]))
+    >>> m = gr.LinearGaussianVAE(np.ones((2, 1)), np.zeros(2), 1.0, V=np.full((1, 2), 0.5),
+    ...                          c=np.zeros(1), D=np.array([0.25]))
     >>> x = np.array([1.0, 1.0])          # q(z|x) = N(1, 0.25)
     >>> kl = 0.5 * (0.25 + 1.0 - 1.0 - np.log(0.25))
     >>> bool(np.isclose(gr.rate(m, x), kl))
@@ -304,13 +307,13 @@ def log_evidence(model, data):
     >>> import numpy as np, gaussrelbo as gr
     >>> from scipy.stats import multivariate_normal
     >>> W = np.array([[1.0], [2.0]]); b = np.array([0.5, -1.0])
-    >>> m = gr.LinearGaussianVAE(W, b, 0.3, np.zeros((1, 2)), np.zeros(1), np.ones(1))
+    >>> m = gr.LinearGaussianVAE.from_decoder(W, b, 0.3)
     >>> x = np.array([0.2, 0.7])
     >>> ref = multivariate_normal(b, W @ W.T + 0.3 * np.eye(2)).logpdf(x)
     >>> bool(np.isclose(gr.log_evidence(m, x), ref, rtol=1e-14))
     True
     """
-    d = _data(model, data)
+    d = _data(model, data, need_encoder=False)
     return _out(_log_evidence(model, _Proj(model, d)), d.shape)
 
 
@@ -323,8 +326,8 @@ def elbo(model, data):
     >>> import numpy as np, gaussrelbo as gr
     >>> rng = np.random.default_rng(0)
     >>> W = rng.normal(size=(3, 2)); b = rng.normal(size=3)
-    >>> m = gr.optimal_encoder(gr.LinearGaussianVAE(W, b, 0.5, np.zeros((2, 3)), np.zeros(2),
-    ...                        np.eye(2)), "elbo", diagonal=False)
+    >>> m = gr.optimal_encoder(gr.LinearGaussianVAE.from_decoder(W, b, 0.5), "elbo",
+    ...                        encoder="full")
     >>> x = rng.normal(size=3)      # the exact posterior as encoder makes the ELBO tight
     >>> bool(np.isclose(gr.elbo(m, x), gr.log_evidence(m, x), rtol=1e-13))
     True
@@ -401,8 +404,8 @@ def relbo(model, data, alpha):
     >>> import numpy as np, gaussrelbo as gr
     >>> rng = np.random.default_rng(1)
     >>> W = rng.normal(size=(4, 2))
-    >>> m = gr.LinearGaussianVAE(W, np.zeros(4), 0.7, rng.normal(size=(2, 4)), np.zeros(2),
-    ...                          np.array([0.3, 0.6]))
+    >>> m = gr.LinearGaussianVAE(W, np.zeros(4), 0.7, V=rng.normal(size=(2, 4)), c=np.zeros(2),
+    ...                          D=np.array([0.3, 0.6]))
     >>> data = gr.DataMoments(np.ones(4), np.eye(4))
     >>> float(gr.relbo(m, data, 1.0)) == float(gr.elbo(m, data))
     True

@@ -798,7 +798,7 @@ def _make_orthogonal(sp, configs, b):
 def _optimal_models(sp, W, s2):
     """Batched models with the optimal encoder of the objective (alpha = 1 for loglik)."""
     N, n, k = W.shape
-    m = LinearGaussianVAE(W, np.zeros(n), s2, np.zeros((k, n)), np.zeros(k), np.ones(k))
+    m = LinearGaussianVAE.from_decoder(W, np.zeros(n), s2)
     diag = sp.encoder == "diagonal"
     if sp.objective == "beta_elbo":
         return optimal_encoder(m, "beta_elbo", beta=sp.beta, diagonal=diag)

@@ -51,8 +51,8 @@ def _model(rng, n, k, full):
     W = rng.normal(size=(n, k))
     D = (lambda A: A @ A.T / k + 0.2 * np.eye(k))(rng.normal(size=(k, k))) if full \
         else rng.uniform(0.2, 1.5, k)
-    return gr.LinearGaussianVAE(W, rng.normal(size=n), 0.6, 0.3 * rng.normal(size=(k, n)),
-                                rng.normal(size=k), D)
+    return gr.LinearGaussianVAE(W, rng.normal(size=n), 0.6, V=0.3 * rng.normal(size=(k, n)),
+                                c=rng.normal(size=k), D=D)
 
 
 def mc_z_scores(N):

@@ -117,9 +117,8 @@ def saddles():
         for i in range(10):
             W = sad.W + eps * rng.normal(size=sad.W.shape)
             prob = _Problem(SYN, 3, "relbo", 0.05, 1.0, 0.8, "diagonal")
-            m = gr.optimal_encoder(gr.LinearGaussianVAE(W, np.zeros(6), 0.8, np.zeros((3, 6)),
-                                                        np.zeros(3), np.ones(3)), "relbo",
-                                   alpha=0.05)
+            m = gr.optimal_encoder(gr.LinearGaussianVAE.from_decoder(W, np.zeros(6), 0.8),
+                                   "relbo", alpha=0.05)
             x0 = prob.pack(W, np.zeros(6), 0.8, m.V, m.c, m.D)
             res = _run(prob, x0, 20000, 1e-10)
             ends.append(res.value)

@@ -84,8 +84,8 @@ def models(draw, n=None, k=None, diagonal=None):
     V = draw(_arrays((k, n), -1.0, 1.0))
     c = draw(_arrays((k,), -1.0, 1.0))
     D = draw(encoder_covs(k, diagonal))
-    return gr.LinearGaussianVAE(W, b, sigma2, V, c, D,
-                                encoder_cov="diag" if diagonal else "full")
+    return gr.LinearGaussianVAE(W, b, sigma2, V=V, c=c, D=D,
+                                encoder="diagonal" if diagonal else "full")
 
 
 def points(n):
@@ -147,9 +147,10 @@ def _example_problem(diagonal):
     W = rng.normal(size=(n, k))
     A = rng.normal(size=(k, k))
     D = rng.uniform(0.2, 1.0, k) if diagonal else A @ A.T / k + 0.3 * np.eye(k)
-    model = gr.LinearGaussianVAE(W, rng.normal(size=n), 0.6, 0.5 * rng.normal(size=(k, n)),
-                                 0.3 * rng.normal(size=k), 0.5 * (D + D.T) if not diagonal else D,
-                                 encoder_cov="diag" if diagonal else "full")
+    model = gr.LinearGaussianVAE(W, rng.normal(size=n), 0.6, V=0.5 * rng.normal(size=(k, n)),
+                                 c=0.3 * rng.normal(size=k),
+                                 D=0.5 * (D + D.T) if not diagonal else D,
+                                 encoder="diagonal" if diagonal else "full")
     B = rng.normal(size=(n, n))
     return Problem(model, rng.normal(size=n), gr.DataMoments(rng.normal(size=n), B @ B.T / n))
 

@@ -19,7 +19,7 @@ def _model(problem, x):
         V, c, D = np.zeros((k, problem.n)), np.zeros(k), np.ones(k)
     else:
         V, c, D = p["V"], p["c"], p["D"]
-    return gr.LinearGaussianVAE(p["W"], p["b"], p["s2"], V, c, D)
+    return gr.LinearGaussianVAE(p["W"], p["b"], p["s2"], V=V, c=c, D=D)
 
 
 @pytest.mark.parametrize("objective, alpha, beta", CASES)

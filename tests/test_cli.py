@@ -48,7 +48,7 @@ def test_json_schema_and_values(args, learned, capsys):
     # the values are the library's
     lam = np.array([5.0, 4.0, 3.0, 2.0, 1.2, 0.5]) if "design9" not in args else \
         np.array([5.0, 3.0, 1.6, 0.9, 0.5, 0.3])
-    obj = {"relbo": "relbo", "beta-elbo": "beta_elbo", "loglik": "loglik"}[d["objective"]]
+    obj = {"relbo": "relbo", "beta_elbo": "beta_elbo", "loglik": "loglik"}[d["objective"]]
     kw = {"alpha": 0.5} if obj == "relbo" else ({"beta": 2.0} if obj == "beta_elbo" else {})
     gm = optima.global_maximum(lam, 3, obj, sigma2=d["sigma2"],
                                encoder="full" if "full" in args else "diagonal", **kw)

@@ -242,9 +242,9 @@ def test_batched_encoder_equals_the_loop(objective, diagonal, batch, order):
     B = len(batch)
     ms = [q.model for q in batch]
     m0 = gr.LinearGaussianVAE(np.stack([q.W for q in ms]), np.stack([q.b for q in ms]),
-                              np.array([q.sigma2 for q in ms]), np.stack([q.V for q in ms]),
-                              np.stack([q.c for q in ms]), np.stack([q.D for q in ms]),
-                              encoder_cov="diag" if ms[0].diagonal else "full")
+                              np.array([q.sigma2 for q in ms]), V=np.stack([q.V for q in ms]),
+                              c=np.stack([q.c for q in ms]), D=np.stack([q.D for q in ms]),
+                              encoder=ms[0].encoder)
     orders = (order * B)[:B]
     kw = kwargs_for(objective, np.array(orders))
     m = gr.optimal_encoder(m0, objective, diagonal=diagonal, **kw)
@@ -267,8 +267,7 @@ def test_full_encoder_of_a_decoder_with_singular_values_16_orders_apart():
     U, _ = np.linalg.qr(rng.normal(size=(5, 3)))
     R, _ = np.linalg.qr(rng.normal(size=(3, 3)))
     s = np.array([1e-8, 1.0, 1e8])
-    m0 = gr.LinearGaussianVAE((U * s) @ R.T, np.zeros(5), 0.7, np.zeros((3, 5)), np.zeros(3),
-                              np.ones(3))
+    m0 = gr.LinearGaussianVAE.from_decoder((U * s) @ R.T, np.zeros(5), 0.7)
     m = gr.optimal_encoder(m0, "relbo", alpha=2.0, diagonal=False)
     L = m._chol_D
     assert np.allclose(L, np.tril(L)) and np.all(np.diag(L) > 0)

@@ -121,3 +121,33 @@ def test_import_without_sklearn_and_message():
     lines = out.stdout.splitlines()
     assert lines[0] == "relbo"
     assert "pip install 'gaussrelbo[sklearn]'" in lines[1]
+
+
+def test_robust_inputs(wine):
+    # A string order is not a number: a ValueError naming the argument, not a TypeError.
+    with pytest.raises(ValueError, match=r"`alpha` must be positive and finite, got '1'"):
+        LinearVAE(alpha="1").fit(wine)
+    # Finite data whose covariance overflows float64: a ValueError, not numpy's LinAlgError.
+    with pytest.raises(ValueError, match="`X` is too large"):
+        LinearVAE(n_components=2).fit(wine * 1e200)
+    vae = LinearVAE(n_components=2).fit(wine)
+    with pytest.raises(ValueError, match="NaN"):
+        vae.inverse_transform([[np.nan, 0.0]])
+    with pytest.raises(ValueError, match=r"`Z` must have shape \(N, n_components\)"):
+        vae.inverse_transform(np.zeros((3, 5)))
+
+
+def test_sklearn_conventions(wine):
+    with pytest.raises(TypeError):
+        LinearVAE(2)                                   # keyword-only parameters
+    assert set(LinearVAE._parameter_constraints) == set(LinearVAE().get_params())
+    vae = LinearVAE(n_components=3).fit(wine)
+    assert list(vae.get_feature_names_out()) == ["linearvae0", "linearvae1", "linearvae2"]
+    pd = pytest.importorskip("pandas")
+    out = LinearVAE(n_components=2).set_output(transform="pandas").fit(wine).transform(wine)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == ["linearvae0", "linearvae1"]
+    # the fitted model is a LinearGaussianVAE whose log-evidence is log_likelihood
+    import gaussrelbo as gr
+    assert np.allclose(gr.log_evidence(vae.model_, wine[:5]), vae.log_likelihood(wine[:5]),
+                       rtol=0, atol=0)

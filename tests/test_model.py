@@ -20,8 +20,8 @@ def _model(rng, n, k, batch=(), diagonal=True, sigma2=0.3):
     if not diagonal:
         D = D[..., :, None] * np.eye(k) + 0.1
     return gr.LinearGaussianVAE(rng.normal(size=batch + (n, k)), rng.normal(size=(n,)), sigma2,
-                                rng.normal(size=(k, n)), rng.normal(size=(k,)), D,
-                                encoder_cov="diag" if diagonal else "full")
+                                V=rng.normal(size=(k, n)), c=rng.normal(size=(k,)), D=D,
+                                encoder="diagonal" if diagonal else "full")
 
 
 # ---- shapes ------------------------------------------------------------------------------------
@@ -39,9 +39,11 @@ def test_shapes_and_batch_shape(n, k, bW, bs, bD, diagonal):
             np.zeros(k), D)
     if expected is None:
         with pytest.raises(ValueError, match="do not broadcast"):
-            gr.LinearGaussianVAE(*args, encoder_cov="diag" if diagonal else "full")
+            gr.LinearGaussianVAE(*args[:3], V=args[3], c=args[4], D=args[5],
+                                 encoder="diagonal" if diagonal else "full")
         return
-    m = gr.LinearGaussianVAE(*args, encoder_cov="diag" if diagonal else "full")
+    m = gr.LinearGaussianVAE(*args[:3], V=args[3], c=args[4], D=args[5],
+                             encoder="diagonal" if diagonal else "full")
     assert (m.n, m.k, m.diagonal, m.batch_shape) == (n, k, diagonal, expected)
     assert f"n={n}, k={k}" in repr(m) and ("diagonal" if diagonal else "full") in repr(m)
     # objectives follow the batch shape
@@ -53,16 +55,16 @@ def test_shapes_and_batch_shape(n, k, bW, bs, bD, diagonal):
 def test_encoder_cov_inference():
     rng = np.random.default_rng(3)
     W, b, V, c = rng.normal(size=(4, 2)), np.zeros(4), np.zeros((2, 4)), np.zeros(2)
-    assert gr.LinearGaussianVAE(W, b, 1.0, V, c, np.ones(2)).diagonal
-    assert not gr.LinearGaussianVAE(W, b, 1.0, V, c, np.eye(2)).diagonal
+    assert gr.LinearGaussianVAE(W, b, 1.0, V=V, c=c, D=np.ones(2)).diagonal
+    assert not gr.LinearGaussianVAE(W, b, 1.0, V=V, c=c, D=np.eye(2)).diagonal
     # (k, k) read as a batch of k diagonals when asked
-    m = gr.LinearGaussianVAE(W, b, 1.0, V, c, np.ones((2, 2)), encoder_cov="diag")
+    m = gr.LinearGaussianVAE(W, b, 1.0, V=V, c=c, D=np.ones((2, 2)), encoder_cov="diag")
     assert m.diagonal and m.batch_shape == (2,)
     # (3, k): a batch of diagonals whatever encoder_cov=None infers
-    m = gr.LinearGaussianVAE(W, b, 1.0, V, c, np.ones((3, 2)))
+    m = gr.LinearGaussianVAE(W, b, 1.0, V=V, c=c, D=np.ones((3, 2)))
     assert m.diagonal and m.batch_shape == (3,)
     with pytest.raises(ValueError, match="encoder_cov"):
-        gr.LinearGaussianVAE(W, b, 1.0, V, c, np.ones(2), encoder_cov="dense")
+        gr.LinearGaussianVAE(W, b, 1.0, V=V, c=c, D=np.ones(2), encoder_cov="dense")
 
 
 # ---- replace -----------------------------------------------------------------------------------

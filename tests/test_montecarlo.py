@@ -40,7 +40,7 @@ def _problem(seed, n, k, full, narrow=False, perturb=0.2):
         D = widen * post + (0.0 if narrow else 0.05) * A @ A.T
     else:
         D = widen * np.diag(post) * (1.0 if narrow else rng.uniform(1.0, 1.5, size=k))
-    model = gr.LinearGaussianVAE(W, b, SIGMA2, V, c, D)
+    model = gr.LinearGaussianVAE(W, b, SIGMA2, V=V, c=c, D=D)
     Q, _ = np.linalg.qr(rng.normal(size=(n, n)))
     lam = np.concatenate([rng.uniform(0.3, 3.0, size=n - 1), [0.0]])
     data = gr.DataMoments(rng.normal(size=n), (Q * lam) @ Q.T)

@@ -562,9 +562,9 @@ def test_population_is_sample_average(family, p, alpha):
 def _stack(probs):
     ms = [q.model for q in probs]
     return gr.LinearGaussianVAE(np.stack([q.W for q in ms]), np.stack([q.b for q in ms]),
-                                np.array([q.sigma2 for q in ms]), np.stack([q.V for q in ms]),
-                                np.stack([q.c for q in ms]), np.stack([q.D for q in ms]),
-                                encoder_cov="diag" if ms[0].diagonal else "full")
+                                np.array([q.sigma2 for q in ms]), V=np.stack([q.V for q in ms]),
+                                c=np.stack([q.c for q in ms]), D=np.stack([q.D for q in ms]),
+                                encoder=ms[0].encoder)
 
 
 # name: (objective, whether it takes an order/weight that broadcasts)
@@ -647,8 +647,8 @@ def test_chunked_batches_equal_whole_batches(monkeypatch, full, cached_svd):
     else:
         D = rng.uniform(0.2, 1.0, size=(B, 2, k))
     model = gr.LinearGaussianVAE(W, rng.normal(size=n), rng.uniform(0.3, 2.0, size=(B, 1)),
-                                 rng.normal(size=(B, 2, k, n)), rng.normal(size=k), D,
-                                 encoder_cov="full" if full else "diag")
+                                 V=rng.normal(size=(B, 2, k, n)), c=rng.normal(size=k), D=D,
+                                 encoder="full" if full else "diagonal")
     data = gr.DataMoments(rng.normal(size=n), np.diag(rng.uniform(0.5, 2.0, n)))
     x = rng.normal(size=n)
     calls = [(gr.relbo, (0.5,)), (gr.elbo, ()), (gr.beta_elbo, (2.0,)), (gr.distortion, ()),

@@ -79,11 +79,10 @@ def _build(n, k, svals, sigma2, encoder, full, seed):
             D = 0.5 * (D + D.T)
         else:
             D = rng.uniform(0.1, 2.0, size=k)
-        model = gr.LinearGaussianVAE(W, b, sigma2, rng.normal(size=(k, n)), rng.normal(size=k),
-                                     D)
+        model = gr.LinearGaussianVAE(W, b, sigma2, V=rng.normal(size=(k, n)),
+                                     c=rng.normal(size=k), D=D)
     else:
-        model = gr.optimal_encoder(gr.LinearGaussianVAE(W, b, sigma2, np.zeros((k, n)),
-                                                        np.zeros(k), np.ones(k)),
+        model = gr.optimal_encoder(gr.LinearGaussianVAE.from_decoder(W, b, sigma2),
                                    "relbo", alpha=2.0, diagonal=not full)
         model = model.replace(V=model.V + 0.1 * rng.normal(size=(k, n)),
                               c=model.c + 0.1 * rng.normal(size=k))
@@ -216,8 +215,8 @@ def test_vr_bound_alpha_zero_narrow_encoder():
     # The same limit in its simplest form: n = k = 1, W = 1, sigma2 = 1 (posterior variance
     # 1/2), encoder variance d -> 0, one data point.
     for d in (1e-2, 1e-8, 1e-12, 1e-20):
-        model = gr.LinearGaussianVAE(np.ones((1, 1)), np.zeros(1), 1.0, np.full((1, 1), 0.5),
-                                     np.zeros(1), np.array([d]))
+        model = gr.LinearGaussianVAE(np.ones((1, 1)), np.zeros(1), 1.0, V=np.full((1, 1), 0.5),
+                                     c=np.zeros(1), D=np.array([d]))
         x = np.array([0.3])
         # mpmath: log N(0.3; 0, 2) = -(log(4 pi) + 0.09 / 2) / 2
         with mpmath.workdps(50):

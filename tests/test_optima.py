@@ -36,7 +36,7 @@ def _encoded(W, s2, objective, kw, encoder):
     """Model(s) with b = 0 and the optimal encoder; W (..., n, k), s2 (...)."""
     W = np.asarray(W, float)
     n, k = W.shape[-2:]
-    m = gr.LinearGaussianVAE(W, np.zeros(n), s2, np.zeros((k, n)), np.zeros(k), np.ones(k))
+    m = gr.LinearGaussianVAE.from_decoder(W, np.zeros(n), s2)
     diag = encoder == "diagonal"
     if objective == "beta_elbo":
         return gr.optimal_encoder(m, "beta_elbo", beta=kw["beta"], diagonal=diag)
@@ -677,8 +677,7 @@ def test_data_moments_input_and_data_coordinates():
     lam = np.sort(data.eigenvalues)[::-1]
     assert atlas.global_max.value == pytest.approx(_ppca_ml(lam, 2)[0], rel=1e-12)
     p, U = atlas.global_max, atlas.eigenvectors
-    model = gr.LinearGaussianVAE(U @ p.W, p.b, p.sigma2, np.zeros((2, 5)), np.zeros(2),
-                                 np.ones(2))
+    model = gr.LinearGaussianVAE.from_decoder(U @ p.W, p.b, p.sigma2)
     assert np.array_equal(p.b, data.mean)
     assert gr.log_evidence(model, data) == pytest.approx(p.value, rel=1e-12)
 

@@ -12,7 +12,7 @@ def _axis_model(lam, w, v, d, sigma2, used, mean):
     W, V = np.zeros((n, k)), np.zeros((k, n))
     W[used, np.arange(k)] = w
     V[np.arange(k), used] = v
-    return gr.LinearGaussianVAE(W, mean, sigma2, V, -V @ mean, d), gr.DataMoments(
+    return gr.LinearGaussianVAE(W, mean, sigma2, V=V, c=-V @ mean, D=d), gr.DataMoments(
         mean, np.diag(lam))
 
 

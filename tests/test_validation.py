@@ -311,12 +311,12 @@ def test_no_nan_escapes_for_valid_input():
 def test_empty_dimensions():
     with pytest.raises(ValueError, match=r"`W` must have n >= 1 rows and k >= 1 columns, "
                                          r"got \(2, 0\)"):
-        gr.LinearGaussianVAE(np.zeros((2, 0)), np.zeros(2), 1.0, np.zeros((0, 2)), np.zeros(0),
-                             np.zeros(0))
+        gr.LinearGaussianVAE(np.zeros((2, 0)), np.zeros(2), 1.0, V=np.zeros((0, 2)),
+                             c=np.zeros(0), D=np.zeros(0))
     with pytest.raises(ValueError, match=r"`W` must have n >= 1 rows and k >= 1 columns, "
                                          r"got \(0, 2\)"):
-        gr.LinearGaussianVAE(np.zeros((0, 2)), np.zeros(0), 1.0, np.zeros((2, 0)), np.zeros(2),
-                             np.ones(2))
+        gr.LinearGaussianVAE(np.zeros((0, 2)), np.zeros(0), 1.0, V=np.zeros((2, 0)),
+                             c=np.zeros(2), D=np.ones(2))
     with pytest.raises(ValueError, match=r"`mean` must have n >= 1 entries, got shape \(0,\)"):
         gr.DataMoments(np.zeros(0), np.zeros((0, 0)))
 
@@ -327,5 +327,5 @@ def test_complex_none_and_strings_are_not_orders(bad):
         gr.relbo(_model(), _data(), bad)
     if bad is not None:
         with pytest.raises(ValueError, match=r"`W` must be a real number or array, got "):
-            gr.LinearGaussianVAE(np.full((n, k), bad), np.zeros(n), 1.0, np.zeros((k, n)),
-                                 np.zeros(k), np.ones(k))
+            gr.LinearGaussianVAE(np.full((n, k), bad), np.zeros(n), 1.0, V=np.zeros((k, n)),
+                                 c=np.zeros(k), D=np.ones(k))

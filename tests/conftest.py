@@ -1,21 +1,11 @@
 """Shared test configuration: deterministic hypothesis profiles, and where gaussrelbo came from."""
 
-import importlib.util
 import os
-import sys
-from pathlib import Path
 
 import gaussrelbo
 from hypothesis import HealthCheck, settings
 
-# The shared hypothesis strategies (tests/strategies.py), registered under a private name so that
-# test modules can `import gaussrelbo_test_strategies` with --import-mode=importlib, from any
-# working directory.
-_spec = importlib.util.spec_from_file_location("gaussrelbo_test_strategies",
-                                               Path(__file__).with_name("strategies.py"))
-_strategies = importlib.util.module_from_spec(_spec)
-sys.modules["gaussrelbo_test_strategies"] = _strategies
-_spec.loader.exec_module(_strategies)
+# The shared hypothesis strategies are public: `from gaussrelbo.testing import strategies`.
 
 # "ci" is deterministic (derandomized, no example database) so a CI run is reproducible;
 # "dev" explores more.  CI=true selects "ci"; HYPOTHESIS_PROFILE overrides.

@@ -21,7 +21,7 @@ from scipy import stats
 import gaussrelbo as gr
 
 
-import gaussrelbo_test_strategies as strat  # noqa: E402  (registered by conftest.py)
+from gaussrelbo.testing import strategies as strat  # noqa: E402
 
 RTOL = 1e-10
 ROUND = 1e-12

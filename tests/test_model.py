@@ -10,7 +10,7 @@ from hypothesis.extra import numpy as hnp
 import gaussrelbo as gr
 
 
-import gaussrelbo_test_strategies as strat  # noqa: E402  (registered by conftest.py)
+from gaussrelbo.testing import strategies as strat  # noqa: E402
 
 batch_shapes = hnp.array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=3)
 

@@ -30,7 +30,7 @@ from scipy import integrate, stats
 import gaussrelbo as gr
 
 
-import gaussrelbo_test_strategies as strat  # noqa: E402  (registered by conftest.py)
+from gaussrelbo.testing import strategies as strat  # noqa: E402
 EX = strat.EXAMPLE
 
 RTOL = 1e-10

@@ -1,5 +1,8 @@
-"""Hypothesis strategies for the gaussrelbo tests: random well-conditioned linear-Gaussian VAEs,
-data points, data moments, sample matrices and Renyi orders.
+"""Hypothesis strategies for testing code against gaussrelbo: random well-conditioned
+linear-Gaussian VAEs, data points, data moments, sample matrices and Renyi orders.
+
+Public: use them in your own property-based tests (``pip install 'gaussrelbo[testing]'`` brings
+hypothesis), e.g. ``@given(strategies.problems())`` gives a model, a point and data moments.
 
 Every entry is drawn by hypothesis itself (no hidden seed), so a falsifying example shrinks to
 small dimensions and simple numbers.  Entries are bounded, which bounds the conditioning:
@@ -13,8 +16,16 @@ small dimensions and simple numbers.  Entries are bounded, which bounds the cond
 Zeros, repeated entries, zero columns of W (so W^T W diagonal) and singular data covariances all
 occur; the model stays well-posed because sigma2 and the encoder covariance are bounded below.
 
-``tests/conftest.py`` loads this module by path (``--import-mode=importlib`` puts no test
-directory on ``sys.path``) as ``gaussrelbo_test_strategies``; test modules import that name.
+Examples
+--------
+>>> from hypothesis import given, settings
+>>> from gaussrelbo.testing import strategies
+>>> import gaussrelbo as gr
+>>> @settings(max_examples=5, database=None)
+... @given(strategies.problems())
+... def test_bound(prob):
+...     assert gr.elbo(prob.model, prob.x) <= gr.log_evidence(prob.model, prob.x) + 1e-9
+>>> test_bound()
 """
 
 from typing import NamedTuple

@@ -80,7 +80,7 @@ class Gaussian:
 
 
 def _y_minus_log1p(y):
-    """:math:`y - \operatorname{log1p}(y) \ge 0` without cancellation: its Taylor series for
+    r""":math:`y - \operatorname{log1p}(y) \ge 0` without cancellation: its Taylor series for
     :math:`|y| < 0.1` (16 terms, truncation below 1e-17 relative)."""
     y = np.asarray(y, dtype=np.float64)
     small = np.abs(y) < 0.1
@@ -95,8 +95,8 @@ def _y_minus_log1p(y):
 
 
 def _whitened(p, q):
-    """Eigenvalues ``mu`` of :math:`L_q^{-1}\\Sigma_pL_q^{-T}` and the whitened mean difference
-    in their eigenbasis, :math:`Q^TL_q^{-1}(\\mu_p - \\mu_q)`."""
+    r"""Eigenvalues ``mu`` of :math:`L_q^{-1}\Sigma_pL_q^{-T}` and the whitened mean difference
+    in their eigenbasis, :math:`Q^TL_q^{-1}(\mu_p - \mu_q)`."""
     for name, g in (("p", p), ("q", q)):
         if not isinstance(g, Gaussian):
             raise ValueError(f"`{name}` must be a gaussrelbo.Gaussian, got {type(g).__name__}")

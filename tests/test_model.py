@@ -4,6 +4,7 @@ and covariance (against ``np.linalg.solve``), and DataMoments (against ``np.cov`
 
 import numpy as np
 import pytest
+from scipy import stats
 from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -231,3 +232,81 @@ def test_data_moments_batch_and_errors():
         gr.DataMoments.from_samples(np.ones((3, 2)), ddof=2)
     with pytest.raises(ValueError, match="X"):
         gr.DataMoments.from_samples(np.ones(3))
+
+
+# ---- decoder-only models, keyword-only encoders, one spelling of the encoder family -------------
+
+def test_decoder_only_model():
+    rng = np.random.default_rng(3)
+    W, b, x = rng.normal(size=(4, 2)), rng.normal(size=4), rng.normal(size=4)
+    dec = gr.LinearGaussianVAE.from_decoder(W, b, 0.6)
+    assert not dec.has_encoder
+    assert dec.encoder is None
+    assert dec.V is None
+    assert "no encoder" in repr(dec)
+    # log p(x) needs only the decoder: N(b, W W^T + sigma2 I) by scipy
+    ref = stats.multivariate_normal(b, W @ W.T + 0.6 * np.eye(4)).logpdf(x)
+    assert abs(gr.log_evidence(dec, x) - ref) <= 1e-13 * abs(ref)
+    for fn, args in ((gr.elbo, ()), (gr.relbo, (2.0,)), (gr.rate, ()), (gr.vr_bound, (0.5,))):
+        with pytest.raises(ValueError, match="has no encoder"):
+            fn(dec, x, *args)
+    full = gr.optimal_encoder(dec, "elbo", encoder="full")
+    assert full.encoder == "full"
+    assert dec.with_encoder(V=full.V, c=full.c, D=full.D).encoder == "full"
+    # the same decoder: the cached SVD is shared, not recomputed
+    assert full.svd is dec.svd
+    assert full.decoder_only().has_encoder is False
+    # a batch of decoders: batch shape from W, b, sigma2 only; chunked evaluation keeps working
+    batch = gr.LinearGaussianVAE.from_decoder(rng.normal(size=(3000, 4, 2)), b, 0.6)
+    assert batch.batch_shape == (3000,)
+    out = gr.log_evidence(batch, x)
+    ref0 = stats.multivariate_normal(b, batch.W[0] @ batch.W[0].T + 0.6 * np.eye(4)).logpdf(x)
+    assert out.shape == (3000,)
+    assert abs(out[0] - ref0) <= 1e-13 * abs(ref0)
+
+
+def test_encoder_arguments_are_keyword_only_and_complete():
+    W, b, V, c = np.ones((3, 2)), np.zeros(3), np.zeros((2, 3)), np.zeros(2)
+    with pytest.raises(TypeError):
+        gr.LinearGaussianVAE(W, b, 0.5, V, c, np.ones(2))
+    with pytest.raises(ValueError, match="needs all of V, c and D; got V, c but not D"):
+        gr.LinearGaussianVAE(W, b, 0.5, V=V, c=c)
+    with pytest.raises(ValueError, match="without an encoder"):
+        gr.LinearGaussianVAE(W, b, 0.5, encoder="full")
+    with pytest.raises(ValueError, match=r"`encoder` must be None, 'diagonal' or 'full', got 'diag2'"):
+        gr.LinearGaussianVAE(W, b, 0.5, V=V, c=c, D=np.ones(2), encoder="diag2")
+    with pytest.raises(ValueError, match="only one of `encoder` and its deprecated alias"):
+        gr.LinearGaussianVAE(W, b, 0.5, V=V, c=c, D=np.ones(2), encoder="full", encoder_cov="diag")
+
+
+def test_old_spellings_are_aliases():
+    W, b, V, c = np.ones((3, 2)), np.zeros(3), np.zeros((2, 3)), np.zeros(2)
+    m = gr.LinearGaussianVAE(W, b, 0.5, V=V, c=c, D=np.ones((2, 2)), encoder_cov="diag")
+    assert m.encoder == "diagonal"
+    assert m.batch_shape == (2,)
+    dec = gr.LinearGaussianVAE.from_decoder(W, b, 0.5)
+    a = gr.optimal_encoder(dec, "relbo", alpha=2.0, diagonal=False)
+    e = gr.optimal_encoder(dec, "relbo", alpha=2.0, encoder="full")
+    np.testing.assert_array_equal(a.D, e.D)
+    assert gr.optimal_encoder(dec, "elbo").encoder == "diagonal"
+    with pytest.raises(ValueError, match="only one of `encoder` and its deprecated alias"):
+        gr.optimal_encoder(dec, "elbo", diagonal=True, encoder="full")
+    with pytest.raises(ValueError, match=r"`encoder` must be 'diagonal' or 'full', got 'dense'"):
+        gr.optimal_encoder(dec, "elbo", encoder="dense")
+    r = m.replace(D=np.eye(2), encoder_cov="full")
+    assert r.encoder == "full"
+
+
+def test_replace_keeps_or_reinfers_the_family():
+    rng = np.random.default_rng(4)
+    m = gr.optimal_encoder(gr.LinearGaussianVAE.from_decoder(rng.normal(size=(4, 2)),
+                                                             np.zeros(4), 0.5), "elbo")
+    assert m.replace(c=np.ones(2)).encoder == "diagonal"
+    assert m.replace(D=np.eye(2)).encoder == "full"            # re-inferred from D
+    assert m.replace(b=np.ones(4)).svd is m.svd                # decoder W, sigma2 unchanged
+    assert "svd" not in m.replace(sigma2=0.7).__dict__
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['Z'\]"):
+        m.replace(Z=1)
+    # a decoder-only model gains an encoder through replace as through with_encoder
+    dec = m.decoder_only()
+    assert dec.replace(V=m.V, c=m.c, D=m.D).encoder == "diagonal"

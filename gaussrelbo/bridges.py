@@ -7,8 +7,10 @@ None of the libraries is imported until a function here needs it.
 from __future__ import annotations
 
 import contextlib
+from typing import Any, Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._validation import as_float_array
 from .model import DataMoments, LinearGaussianVAE
@@ -17,7 +19,7 @@ from .posterior import posterior
 __all__ = ["from_pca", "to_data_coordinates", "to_numpyro", "to_pyro"]
 
 
-def from_pca(estimator):
+def from_pca(estimator: Any) -> LinearGaussianVAE:
     r"""The probabilistic-PCA model of a fitted PCA-like estimator, as a decoder-only
     :class:`LinearGaussianVAE`.
 
@@ -75,7 +77,7 @@ def from_pca(estimator):
     return LinearGaussianVAE.from_decoder(comps.T, mean, float(np.mean(noise)))
 
 
-def to_data_coordinates(W, data):
+def to_data_coordinates(W: Any, data: DataMoments) -> np.ndarray | LinearGaussianVAE:
     r"""Rotate a decoder from the eigenbasis of the data covariance back to data coordinates.
 
     The optima atlas (:mod:`gaussrelbo.optima`) poses every problem in the eigenbasis of the data
@@ -139,7 +141,8 @@ def _export_arrays(model, xp):
     return {key: xp(np.asarray(v, dtype=np.float64)) for key, v in arr.items()}
 
 
-def to_numpyro(model):
+def to_numpyro(model: LinearGaussianVAE) -> tuple[Callable[[ArrayLike], None],
+                                                  Callable[[ArrayLike], None]]:
     r"""A numpyro ``(model, guide)`` pair for the linear-Gaussian VAE.
 
     ``model_fn(x)`` samples site ``"z"`` from :math:`\mathcal N(0, I_k)` and observes site
@@ -192,7 +195,8 @@ def to_numpyro(model):
     return model_fn, guide_fn
 
 
-def to_pyro(model):
+def to_pyro(model: LinearGaussianVAE) -> tuple[Callable[[ArrayLike], None],
+                                               Callable[[ArrayLike], None]]:
     r"""A pyro ``(model, guide)`` pair for the linear-Gaussian VAE: as :func:`to_numpyro`, with
     torch float64 tensors (``pyro.infer.Trace_ELBO`` / ``RenyiELBO``).
 

@@ -11,6 +11,7 @@ variational Renyi bound).
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._numerics import log1p_ratio
 from ._validation import as_float_array, check_alpha, check_shape, check_spd
@@ -45,7 +46,8 @@ class Gaussian:
     -1.8378770664093453
     """
 
-    def __init__(self, mean, cov, *, _chol=None):
+    def __init__(self, mean: ArrayLike, cov: ArrayLike, *,
+                 _chol: np.ndarray | None = None) -> None:
         mean = check_shape(as_float_array(mean, "mean"), "mean", (None,), "(..., k)")
         k = mean.shape[-1]
         if k == 0:
@@ -67,7 +69,7 @@ class Gaussian:
         """:math:`\\log\\det\\Sigma`, from the Cholesky factor."""
         return 2.0 * np.sum(np.log(np.diagonal(self.chol, axis1=-2, axis2=-1)), axis=-1)
 
-    def logpdf(self, z) -> np.ndarray:
+    def logpdf(self, z: ArrayLike) -> np.ndarray:
         """Log density at ``z`` (shape (..., k), broadcast against the batch)."""
         z = as_float_array(z, "z")
         if z.ndim < 1 or z.shape[-1] != self.k:
@@ -117,7 +119,7 @@ def _whitened(p, q):
     return gamma**2, wt, shape
 
 
-def renyi_divergence(p, q, alpha):
+def renyi_divergence(p: Gaussian, q: Gaussian, alpha: ArrayLike) -> float | np.ndarray:
     r"""Renyi divergence of order :math:`\alpha` between Gaussians,
     :math:`D_\alpha(p\,\|\,q) = \frac1{\alpha-1}\log\int p^\alpha q^{1-\alpha}\,dz` (nats).
 
@@ -175,7 +177,7 @@ def renyi_divergence(p, q, alpha):
     return value[()] if value.ndim == 0 else np.array(value)
 
 
-def kl_divergence(p, q):
+def kl_divergence(p: Gaussian, q: Gaussian) -> float | np.ndarray:
     r"""Kullback-Leibler divergence :math:`\mathrm{KL}(p\,\|\,q)` between Gaussians (nats).
 
     .. math:: \mathrm{KL} = \tfrac12\sum_i\big[\tilde\delta_i^2 + \mu_i - 1 - \log\mu_i\big]

@@ -1,6 +1,9 @@
 """Optimal encoders for a fixed decoder."""
 
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._validation import check_alpha, check_beta
 from .model import LinearGaussianVAE
@@ -10,8 +13,10 @@ __all__ = ["optimal_encoder"]
 _OBJECTIVES = ("relbo", "elbo", "beta_elbo")
 
 
-def optimal_encoder(model, objective="relbo", alpha=None, beta=None, diagonal=None, *,
-                    encoder=None):
+def optimal_encoder(model: LinearGaussianVAE, objective: str = "relbo",
+                    alpha: ArrayLike | None = None, beta: ArrayLike | None = None,
+                    diagonal: bool | None = None, *,
+                    encoder: str | None = None) -> LinearGaussianVAE:
     r"""The encoder ``(V, c, D)`` that maximises an objective for the model's decoder.
 
     Parameters

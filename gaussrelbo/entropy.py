@@ -1,6 +1,9 @@
 """Shannon and Renyi entropies of multivariate Gaussians (DESIGN §2)."""
 
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._numerics import ell, logdet_chol
 from ._validation import as_float_array, check_alpha, check_shape, check_spd
@@ -19,7 +22,7 @@ def _gaussian_cov(cov):
     return cov.shape[-1], logdet_chol(chol)
 
 
-def shannon_entropy(cov):
+def shannon_entropy(cov: ArrayLike) -> float | np.ndarray:
     r"""Differential (Shannon) entropy of :math:`\mathcal N(m, \Sigma)` in nats.
 
     Parameters
@@ -50,7 +53,7 @@ def shannon_entropy(cov):
     return out[()] if np.ndim(out) == 0 else out
 
 
-def renyi_entropy(cov, alpha):
+def renyi_entropy(cov: ArrayLike, alpha: ArrayLike) -> float | np.ndarray:
     r"""Renyi entropy of order :math:`\alpha` of :math:`\mathcal N(m, \Sigma)` in nats.
 
     Parameters

@@ -7,9 +7,13 @@ and scored by a plain per-sample average (Tipping & Bishop 1999), so with ``obje
 PCA's and ``get_covariance()`` equals PCA's.
 """
 
+from __future__ import annotations
+
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 try:
     from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
@@ -140,9 +144,10 @@ class LinearVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         "tol": [Interval(Real, 0, None, closed="left")],
     }
 
-    def __init__(self, *, n_components=1, objective="relbo", alpha=1.0, beta=1.0,
-                 encoder="diagonal", sigma2=None, solver="auto", random_state=None,
-                 max_iter=20000, tol=1e-10):
+    def __init__(self, *, n_components: int = 1, objective: str = "relbo", alpha: float = 1.0,
+                 beta: float = 1.0, encoder: str = "diagonal", sigma2: float | None = None,
+                 solver: str = "auto", random_state: Any = None, max_iter: int = 20000,
+                 tol: float = 1e-10) -> None:
         self.n_components = n_components
         self.objective = objective
         self.alpha = alpha
@@ -185,7 +190,7 @@ class LinearVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         self._validate_params()         # the remaining constraints (max_iter, tol, random_state)
         return int(k)
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: Any = None) -> LinearVAE:
         """Fit to the rows of X (its mean and ``ddof=1`` covariance, as PCA). Returns self."""
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
         X = np.asarray(X, dtype=np.float64)
@@ -201,6 +206,9 @@ class LinearVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         lam, U = np.linalg.eigh(cov)
         lam, U = np.maximum(lam[::-1], 0.0), U[:, ::-1]
         gamma = self.beta if self.objective == "beta_elbo" else 1.0
+        V: Any = None
+        c: Any = None
+        D: Any = None
         if self.solver == "lbfgs":
             seed = check_random_state(self.random_state).randint(2**31)
             res = fit_population(lam, k, self.objective, alpha=self.alpha, beta=self.beta,
@@ -223,13 +231,13 @@ class LinearVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
                                      "learned; set `sigma2` or lower `n_components`")
                 w2 = np.maximum(lam[:k] - s2, 0.0)
             W, b = U[:, :k] * np.sqrt(w2), self.mean_.copy()
-            V = c = D = None
             self.n_iter_ = 1
         model = LinearGaussianVAE.from_decoder(W, b, s2)
         if V is None:
-            kind = {"relbo": ("relbo", {"alpha": self.alpha}), "elbo": ("elbo", {}),
-                    "beta_elbo": ("beta_elbo", {"beta": self.beta})}[self.objective]
-            model = optimal_encoder(model, kind[0], encoder=self.encoder, **kind[1])
+            obj = self.objective
+            model = optimal_encoder(model, obj, alpha=self.alpha if obj == "relbo" else None,
+                                    beta=self.beta if obj == "beta_elbo" else None,
+                                    encoder=self.encoder)
         else:
             model = model.with_encoder(V=V, c=c, D=D, encoder=self.encoder)
         self.model_ = model
@@ -258,12 +266,12 @@ class LinearVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         return np.asarray(validate_data(self, X, dtype=[np.float64, np.float32], reset=False),
                           dtype=np.float64)
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Encoder mean ``V x + c`` of each row, shape (N, k)."""
         X = self._check(X)
         return X @ self.encoder_mean_.T + self.encoder_bias_
 
-    def inverse_transform(self, Z):
+    def inverse_transform(self, Z: ArrayLike) -> np.ndarray:
         """Decoder mean ``W z + b`` of each row of Z (shape (N, n_components)), shape
         (N, n_features)."""
         check_is_fitted(self)
@@ -279,25 +287,25 @@ class LinearVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         """Output width for ``get_feature_names_out`` (``linearvae0``, ``linearvae1``, ...)."""
         return self.components_.shape[0]
 
-    def score_samples(self, X):
+    def score_samples(self, X: ArrayLike) -> np.ndarray:
         """The chosen objective of each sample (nats)."""
         return np.asarray(self._objective(self._check(X)), dtype=np.float64)
 
-    def score(self, X, y=None):
+    def score(self, X: ArrayLike, y: Any = None) -> float:
         """The chosen objective averaged over the samples (nats)."""
         return float(np.mean(self.score_samples(X)))
 
-    def log_likelihood(self, X):
+    def log_likelihood(self, X: ArrayLike) -> np.ndarray:
         """log p(x) of each sample under the fitted generative model."""
         return np.asarray(log_evidence(self.model_, self._check(X)), dtype=np.float64)
 
-    def get_covariance(self):
+    def get_covariance(self) -> np.ndarray:
         """Model covariance of the data, :math:`WW^T + \\sigma^2 I` (as PCA's)."""
         check_is_fitted(self)
         W = self.components_.T
         return W @ W.T + self.noise_variance_ * np.eye(W.shape[0])
 
-    def sample(self, n_samples=1, random_state=None):
+    def sample(self, n_samples: int = 1, random_state: Any = None) -> np.ndarray:
         """Draw from the generative model: ``x = W z + b + sigma * eps``."""
         check_is_fitted(self)
         rng = check_random_state(random_state)

@@ -5,9 +5,13 @@ encoder :math:`q(z|x)=\\mathcal N(Vx+c, D)` with ``D`` diagonal (stored as its d
 Batch dimensions lead, core dimensions trail; all parameters broadcast against each other.
 """
 
+from __future__ import annotations
+
 from functools import cached_property
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._numerics import logdet_chol
 from ._validation import (as_float_array, check_positive, check_psd, check_shape, check_spd,
@@ -21,7 +25,7 @@ _ENCODER_FAMILIES = ("diagonal", "full")
 _ENCODER_ALIASES = {"diag": "diagonal", "diagonal": "diagonal", "full": "full"}
 
 
-def _encoder_family(encoder, encoder_cov=None):
+def _encoder_family(encoder: str | None, encoder_cov: str | None = None) -> str | None:
     """The one public spelling ``encoder={'diagonal', 'full'}`` (or None: infer), accepting the
     deprecated ``encoder_cov={'diag', 'full'}``."""
     if encoder is not None and encoder_cov is not None:
@@ -84,8 +88,16 @@ class LinearGaussianVAE:
     ('diagonal', True)
     """
 
-    def __init__(self, W, b, sigma2, *, V=None, c=None, D=None, encoder=None, encoder_cov=None,
-                 _chol_D=None):
+    # the encoder's arrays are None for a decoder-only model
+    V: Any
+    c: Any
+    D: Any
+    _chol_D: Any
+
+    def __init__(self, W: ArrayLike, b: ArrayLike, sigma2: ArrayLike, *,
+                 V: ArrayLike | None = None, c: ArrayLike | None = None,
+                 D: ArrayLike | None = None, encoder: str | None = None,
+                 encoder_cov: str | None = None, _chol_D: np.ndarray | None = None) -> None:
         W = check_shape(as_float_array(W, "W"), "W", (None, None), "(..., n, k)")
         n, k = W.shape[-2:]
         if n == 0 or k == 0:
@@ -145,7 +157,7 @@ class LinearGaussianVAE:
                              f"c {c.shape}, D {D.shape}") from None
 
     @classmethod
-    def from_decoder(cls, W, b, sigma2):
+    def from_decoder(cls, W: ArrayLike, b: ArrayLike, sigma2: ArrayLike) -> LinearGaussianVAE:
         """A decoder-only model :math:`z\\sim N(0, I)`, :math:`x|z\\sim N(Wz+b, \\sigma^2 I)`.
 
         Enough for :func:`~gaussrelbo.log_evidence`, :func:`~gaussrelbo.posterior` and
@@ -154,7 +166,7 @@ class LinearGaussianVAE:
         return cls(W, b, sigma2)
 
     @property
-    def has_encoder(self):
+    def has_encoder(self) -> bool:
         """Whether the model carries an encoder ``(V, c, D)``."""
         return self.V is not None
 
@@ -170,7 +182,8 @@ class LinearGaussianVAE:
                 out.__dict__[name] = self.__dict__[name]
         return out
 
-    def with_encoder(self, *, V, c, D, encoder=None):
+    def with_encoder(self, *, V: ArrayLike, c: ArrayLike, D: ArrayLike,
+                     encoder: str | None = None) -> LinearGaussianVAE:
         """The same decoder with the encoder ``q(z|x) = N(Vx + c, D)`` (validated).
 
         ``encoder`` is ``"diagonal"``, ``"full"`` or ``None`` (inferred from the shape of ``D``).
@@ -178,11 +191,11 @@ class LinearGaussianVAE:
         return self._share_decoder(LinearGaussianVAE(self.W, self.b, self.sigma2, V=V, c=c, D=D,
                                                      encoder=encoder))
 
-    def decoder_only(self):
+    def decoder_only(self) -> LinearGaussianVAE:
         """The same decoder without its encoder."""
         return self._share_decoder(LinearGaussianVAE(self.W, self.b, self.sigma2))
 
-    def replace(self, **params):
+    def replace(self, **params: Any) -> LinearGaussianVAE:
         """A copy with some of ``W, b, sigma2, V, c, D`` (and ``encoder``) replaced, validated
         again.  Replacing ``D`` re-infers the encoder family unless ``encoder`` is given."""
         names = ("W", "b", "sigma2", "V", "c", "D")
@@ -300,11 +313,11 @@ class DataMoments:
     >>> import numpy as np
     >>> X = np.array([[0.0, 1.0], [2.0, 1.0], [1.0, 4.0]])
     >>> d = DataMoments.from_samples(X)
-    >>> d.mean, d.cov[1, 1]
-    (array([1., 2.]), np.float64(2.0))
+    >>> d.mean, float(d.cov[1, 1])
+    (array([1., 2.]), 2.0)
     """
 
-    def __init__(self, mean, cov):
+    def __init__(self, mean: ArrayLike, cov: ArrayLike) -> None:
         mean = check_shape(as_float_array(mean, "mean"), "mean", (None,), "(..., n)")
         n = mean.shape[-1]
         if n == 0:
@@ -320,7 +333,7 @@ class DataMoments:
                              "do not broadcast") from None
 
     @classmethod
-    def from_samples(cls, X, ddof=0):
+    def from_samples(cls, X: ArrayLike, ddof: int = 0) -> DataMoments:
         """Moments of the rows of ``X`` (shape (N, n)); ``ddof=0`` makes population objectives
         equal sample averages exactly."""
         X = as_float_array(X, "X")
@@ -333,7 +346,7 @@ class DataMoments:
         return cls(mean, Xc.T @ Xc / (X.shape[0] - ddof))
 
     @classmethod
-    def from_spectrum(cls, eigenvalues, mean=None):
+    def from_spectrum(cls, eigenvalues: ArrayLike, mean: ArrayLike | None = None) -> DataMoments:
         """Diagonal moments with the given covariance eigenvalues (the axis-aligned case)."""
         lam = as_float_array(eigenvalues, "eigenvalues")
         check_shape(lam, "eigenvalues", (None,), "(..., n)")

@@ -19,9 +19,13 @@ For the data spread the first is :math:`\sum_j (\lambda_j - \|U^TL_j\|^2)`, clip
 column; its rounding error is at most a few :math:`\epsilon\,\mathrm{tr}S`.
 """
 
+from __future__ import annotations
+
 import functools
+from typing import Callable, TypeVar, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._numerics import ell, ell_deficit, log1p_ratio, renyi_weight
 from ._validation import as_float_array, check_alpha, check_beta
@@ -40,6 +44,8 @@ __all__ = [
 ]
 
 _LOG_2PI = np.log(2.0 * np.pi)
+# a value per model/data/order: a numpy scalar (a float) or an array
+Result = Union[float, np.ndarray]
 
 
 # ---- the data, as a centre vector plus an optional spread factor --------------------------------
@@ -215,7 +221,10 @@ def _renyi_bracket(model, alpha):
 _CHUNK_ENTRIES = 2**17          # entries of one (chunk, k, n) intermediate: 1 MiB
 
 
-def _chunked(fn):
+_F = TypeVar("_F", bound=Callable)
+
+
+def _chunked(fn: _F) -> _F:
     @functools.wraps(fn)
     def wrapper(model, data, *order):
         if (isinstance(model, LinearGaussianVAE) and model.batch_shape
@@ -228,11 +237,11 @@ def _chunked(fn):
                 return np.concatenate([fn(model._chunk(i, i + chunk), data, *order)
                                        for i in range(0, B, chunk)], axis=0)
         return fn(model, data, *order)
-    return wrapper
+    return wrapper  # type: ignore[return-value]
 
 
 @_chunked
-def distortion(model, data):
+def distortion(model: LinearGaussianVAE, data: DataMoments | ArrayLike) -> Result:
     r"""Expected negative reconstruction log-likelihood :math:`-E_q \log p(x|z)` (nats).
 
     Parameters
@@ -267,7 +276,7 @@ def distortion(model, data):
 
 
 @_chunked
-def rate(model, data):
+def rate(model: LinearGaussianVAE, data: DataMoments | ArrayLike) -> Result:
     r"""Expected :math:`\mathrm{KL}(q(z|x)\,\|\,p(z))`, the rate of Alemi et al. (nats).
 
     Notes
@@ -292,7 +301,7 @@ def rate(model, data):
 
 
 @_chunked
-def log_evidence(model, data):
+def log_evidence(model: LinearGaussianVAE, data: DataMoments | ArrayLike) -> Result:
     r"""Log marginal likelihood :math:`\log p(x)`, :math:`p(x) = \mathcal N(b, WW^T+\sigma^2 I)`.
 
     Notes
@@ -318,7 +327,7 @@ def log_evidence(model, data):
 
 
 @_chunked
-def elbo(model, data):
+def elbo(model: LinearGaussianVAE, data: DataMoments | ArrayLike) -> Result:
     r"""The evidence lower bound :math:`\mathrm{ELBO} = -\mathrm{Dist} - R` (nats).
 
     Examples
@@ -338,7 +347,7 @@ def elbo(model, data):
 
 
 @_chunked
-def beta_elbo(model, data, beta):
+def beta_elbo(model: LinearGaussianVAE, data: DataMoments | ArrayLike, beta: ArrayLike) -> Result:
     r"""The beta-ELBO :math:`-\mathrm{Dist} - \beta R` (Higgins et al. 2017), nats.
 
     ``beta = 1`` gives the ELBO; for ``beta < 1`` it is not a lower bound on
@@ -352,7 +361,7 @@ def beta_elbo(model, data, beta):
 
 
 @_chunked
-def renyi_term(model, data, alpha):
+def renyi_term(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: ArrayLike) -> Result:
     r"""The Renyi term :math:`H(q) - H_\alpha(p(z|x))` of the RELBO (nats).
 
     Shannon entropy of the encoder against the Renyi entropy of order :math:`\alpha` of the
@@ -375,7 +384,7 @@ def renyi_term(model, data, alpha):
 
 
 @_chunked
-def relbo(model, data, alpha):
+def relbo(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: ArrayLike) -> Result:
     r"""The Renyi evidence lower bound of order :math:`\alpha` (nats).
 
     .. math:: \mathrm{RELBO}_\alpha = E_q\log p(x|z) - \mathrm{KL}(q\|p(z))
@@ -421,7 +430,8 @@ def relbo(model, data, alpha):
     return _out(value, shape)
 
 
-def relbo_expansion(model, data, alpha):
+def relbo_expansion(model: LinearGaussianVAE, data: DataMoments | ArrayLike,
+                    alpha: ArrayLike) -> tuple[Result, Result, Result]:
     r"""RELBO about the ELBO: ``(difference, coefficient, remainder)``, free of cancellation.
 
     .. math:: \mathrm{RELBO}_\alpha - \mathrm{ELBO} = \frac{1-\alpha}{\alpha}\,B(\alpha)
@@ -461,7 +471,7 @@ def relbo_expansion(model, data, alpha):
 
 
 @_chunked
-def vr_bound(model, data, alpha):
+def vr_bound(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: ArrayLike) -> Result:
     r"""Li & Turner's variational Renyi bound :math:`\log p(x) - D_\alpha(q\,\|\,p(z|x))`.
 
     Parameters

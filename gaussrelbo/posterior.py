@@ -10,6 +10,7 @@ Gaussian with its covariance divided by :math:`\alpha` (the encoder at which the
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._validation import as_float_array, check_alpha
 from .divergences import Gaussian
@@ -43,7 +44,7 @@ def _cov_and_chol(tau, R):
     return cov, L
 
 
-def posterior(model, x):
+def posterior(model: LinearGaussianVAE, x: ArrayLike) -> Gaussian:
     r"""The exact posterior :math:`p(z|x) = \mathcal N(M^{-1}W^T(x-b), \sigma^2M^{-1})`.
 
     Parameters
@@ -73,7 +74,8 @@ def posterior(model, x):
     return Gaussian(mean, cov, _chol=L)
 
 
-def escort_posterior(model, x, alpha):
+def escort_posterior(model: LinearGaussianVAE, x: ArrayLike,
+                     alpha: ArrayLike) -> Gaussian:
     r"""The escort :math:`\pi_\alpha \propto p(z|x)^\alpha = \mathcal N(M^{-1}W^T(x-b),
     \sigma^2M^{-1}/\alpha)`.
 
@@ -103,7 +105,7 @@ def escort_posterior(model, x, alpha):
     return Gaussian(post.mean, post.cov / a, _chol=post.chol / np.sqrt(a))
 
 
-def encoder_distribution(model, x):
+def encoder_distribution(model: LinearGaussianVAE, x: ArrayLike) -> Gaussian:
     r"""The encoder :math:`q(z|x) = \mathcal N(Vx + c, D)` as a :class:`Gaussian` (``D`` as a
     full matrix also for a diagonal encoder).
 

@@ -285,6 +285,10 @@ class _Problem:
         self.model = m = model
         self.n, self.k = m.n, m.k
         self.sigma2 = float(m.sigma2)
+        if not m.has_encoder:
+            raise ValueError("`model` has no encoder (a decoder-only model), and the Monte Carlo "
+                             "estimators sample from it: add one with model.with_encoder(V=..., "
+                             "c=..., D=...) or gaussrelbo.optimal_encoder")
         self.q = (_Gaussian(np.sqrt(m.D), "diag") if m.diagonal
                   else _Gaussian(m._chol_D, "cov"))
         if isinstance(data, DataMoments):

@@ -250,6 +250,8 @@ def test_decoder_only_model():
     for fn, args in ((gr.elbo, ()), (gr.relbo, (2.0,)), (gr.rate, ()), (gr.vr_bound, (0.5,))):
         with pytest.raises(ValueError, match="has no encoder"):
             fn(dec, x, *args)
+    with pytest.raises(ValueError, match="has no encoder"):
+        gr.montecarlo.mc_log_evidence(dec, x, n_samples=10)
     full = gr.optimal_encoder(dec, "elbo", encoder="full")
     assert full.encoder == "full"
     assert dec.with_encoder(V=full.V, c=full.c, D=full.D).encoder == "full"

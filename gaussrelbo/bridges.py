@@ -86,8 +86,8 @@ def to_data_coordinates(W: Any, data: DataMoments) -> np.ndarray | LinearGaussia
 
     Parameters
     ----------
-    W : array_like, shape (n, k), or a stationary point with attributes ``W``, ``b``, ``sigma2``
-            A point (e.g. ``atlas.global_max``) gives a decoder-only model in data coordinates,
+    W : array_like, shape (n, k), or a stationary point with attributes ``W`` and ``sigma2``
+        A point (e.g. ``atlas.global_max``) gives a decoder-only model in data coordinates,
         with ``b`` the data mean.
     data : DataMoments
         The (unbatched) data whose spectrum the atlas was computed from.

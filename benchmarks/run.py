@@ -113,8 +113,8 @@ def batched(quick, repeat):
 def generated_vs_lambdify(quick, repeat):
     import sympy as sp
 
-    from derivations.spectral import d, f_relbo, lam, s2, v, w
-    from derivations.renyi_entropy import alpha
+    from gaussrelbo.derivations.spectral import d, f_relbo, lam, s2, v, w
+    from gaussrelbo.derivations.renyi_entropy import alpha
     from gaussrelbo import _generated
     from gaussrelbo._numerics import ell
 
@@ -188,7 +188,7 @@ def report(quick, repeat):
 
 def derive(quick, repeat):
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "derivations.generate", "--root", tmp]
+        cmd = [sys.executable, "-m", "gaussrelbo.derivations.generate", "--root", tmp]
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, capture_output=True)
         return _stats([time.perf_counter() - t0])

@@ -14,8 +14,8 @@ from hypothesis import assume, given, strategies as st
 from gaussrelbo import _generated
 
 SOURCE = Path(__file__).resolve().parents[1]
-COMMAND = "python -m derivations.generate"
-generate = pytest.importorskip("derivations.generate",
+COMMAND = "python -m gaussrelbo.derivations.generate"
+generate = pytest.importorskip("gaussrelbo.derivations.generate",
                                reason="the derivations package is installed with gaussrelbo")
 
 
@@ -27,7 +27,7 @@ def _diff(expected, actual, name):
 @pytest.fixture(scope="module")
 def regenerated(tmp_path_factory):
     root = tmp_path_factory.mktemp("regen")
-    proc = subprocess.run([sys.executable, "-m", "derivations.generate", "--root", str(root)],
+    proc = subprocess.run([sys.executable, "-m", "gaussrelbo.derivations", "--root", str(root)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     return root

@@ -64,3 +64,17 @@ def test_mypy_type_checks_the_package_and_catches_misuse(tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert 'Missing positional argument "sigma2"' in proc.stdout
     assert 'Argument "encoder" to "optimal_encoder" has incompatible type "int"' in proc.stdout
+
+
+def test_no_top_level_derivations_and_generator_never_writes_into_the_install(tmp_path):
+    import importlib.util
+    assert importlib.util.find_spec("derivations") is None
+    installed = Path(gaussrelbo.__file__).resolve().parent != ROOT / "gaussrelbo"
+    if not installed:
+        pytest.skip("editable install: the generator's default root is this checkout")
+    pytest.importorskip("sympy", reason="the generator needs the derive extra (sympy)")
+    # run outside the checkout, so that `-m` finds the installed package, not ./gaussrelbo
+    proc = subprocess.run([sys.executable, "-m", "gaussrelbo.derivations", "--no-check"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "pass --root DIR" in proc.stderr

@@ -2,14 +2,15 @@
 
 Usage::
 
-    python -m derivations.generate [--root DIR] [--no-check]
+    python -m gaussrelbo.derivations.generate [--root DIR] [--no-check]
 
 runs every derivation's ``check()`` (unless ``--no-check``), then writes
 
 * ``gaussrelbo/_generated.py``: numpy kernels of the spectral functions and their derivatives,
 * ``docs/derivations/<topic>.md``: the derived equations as LaTeX display blocks,
 
-under ``DIR`` (default: the source tree this script lives in).  Output is deterministic text for a
+under ``DIR`` (default: the source checkout this script lives in; an installed package needs
+``--root``, so nothing is written into site-packages).  Output is deterministic text for a
 given sympy version (pinned in the ``test`` extra); each file is written to a temporary file and
 renamed into place.
 """
@@ -30,7 +31,7 @@ from .spectral import beta, d, lam, s2, v, w, w2
 
 __all__ = ["kernels", "module_text", "latex_files", "write", "main"]
 
-COMMAND = "python -m derivations.generate"
+COMMAND = "python -m gaussrelbo.derivations.generate"
 TOPICS = (renyi_entropy, relbo_identity, closed_forms, spectral, stationary)
 
 
@@ -192,13 +193,21 @@ def write(root, check=True):
     return [root / rel for rel in files]
 
 
+def _source_checkout():
+    """The repository root when running from a source checkout, else None."""
+    root = Path(__file__).resolve().parents[2]
+    return str(root) if (root / "pyproject.toml").is_file() else None
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__.splitlines()[0])
-    parser.add_argument("--root", default=str(Path(__file__).resolve().parents[1]),
-                        help="directory to write into (default: the source tree)")
+    parser.add_argument("--root", default=_source_checkout(),
+                        help="directory to write into (default: the source checkout)")
     parser.add_argument("--no-check", action="store_true",
                         help="skip the symbolic checks of the derivations")
     args = parser.parse_args(argv)
+    if args.root is None:
+        parser.error("gaussrelbo is installed, not a source checkout: pass --root DIR")
     for path in write(args.root, check=not args.no_check):
         print(f"wrote {path}")
     return 0

@@ -12,6 +12,7 @@ from .entropy import renyi_entropy, shannon_entropy
 from .model import DataMoments, LinearGaussianVAE
 from . import datasets, montecarlo, optima, report, spectral
 from .spectral import profiled_objective, spectral_objective
+from .sweep import sweep
 from .objectives import (beta_elbo, distortion, elbo, log_evidence, rate, relbo, relbo_expansion,
                          renyi_term, vr_bound)
 
@@ -36,6 +37,7 @@ __all__ = [
     "renyi_term",
     "shannon_entropy",
     "spectral_objective",
+    "sweep",
     "vr_bound",
 ]
 

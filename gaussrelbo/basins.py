@@ -167,6 +167,13 @@ class _Profiled:
         from .optima import profiled_value_grad
 
         W, s2 = self.unpack(x)
+        ok = (s2 > 0) & np.isfinite(s2) & np.all(np.isfinite(x), axis=1)
+        if not np.all(ok):            # a trial step left the domain (sigma2 under/overflow)
+            f = np.full(x.shape[0], -np.inf)
+            g = np.full_like(x, np.nan)
+            if np.any(ok):
+                f[ok], g[ok] = self.value_grad(x[ok])
+            return f, g
         f, gW, gs = profiled_value_grad(W, s2, self.lam, **self.kw)
         g = np.empty_like(x)
         g[:, : self.n * self.k] = gW.reshape(x.shape[0], -1)

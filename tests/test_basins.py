@@ -254,3 +254,24 @@ def test_basin_map_bad_input(kwargs, match):
     kw = {"objective": "relbo", "n_runs": 2, **kwargs}
     with pytest.raises(ValueError, match=match):
         gr.basin_map(LAM, 2, **kw)
+
+
+def test_blas_limit_sets_one_thread(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from gaussrelbo._threads import blas_limit, check_blas_threads
+
+    monkeypatch.delenv("GAUSSRELBO_BLAS_THREADS", raising=False)
+    assert check_blas_threads(None) == 1
+    assert check_blas_threads("all") is None
+    assert check_blas_threads(3) == 3
+    monkeypatch.setenv("GAUSSRELBO_BLAS_THREADS", "2")
+    assert check_blas_threads(None) == 2
+    monkeypatch.setenv("GAUSSRELBO_BLAS_THREADS", "all")
+    assert check_blas_threads(None) is None
+    blas = [p for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+    if not blas:
+        pytest.skip("no BLAS library visible to threadpoolctl")
+    with blas_limit(1):
+        inside = [p["num_threads"] for p in threadpoolctl.threadpool_info()
+                  if p["user_api"] == "blas"]
+    assert inside == [1] * len(blas)

@@ -1,5 +1,7 @@
 """Parameter sweeps as labelled datasets on dask (gaussrelbo.sweep, `gaussrelbo sweep`)."""
 
+import logging
+
 import numpy as np
 import pytest
 
@@ -87,7 +89,7 @@ def test_sweep_on_a_local_cluster_matches_the_local_scheduler():
               sigma2=[None, 0.8])
     local = gr.sweep(["synthetic", "design9"], scheduler="threads", **kw)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0", silence_logs=logging.ERROR) as cluster, \
             distributed.Client(cluster) as client:
         remote = gr.sweep(["synthetic", "design9"], client=client, chunk_size=3, **kw)
     xr.testing.assert_identical(remote.drop_attrs(), local.drop_attrs())

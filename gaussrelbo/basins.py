@@ -202,62 +202,68 @@ def _starts(problem, mode, seeds):
 
 # ---- optimisers -----------------------------------------------------------------------------------
 
+def _dot(a, b):
+    return np.einsum("bd,bd->b", a, b)
+
+
 def _lbfgs_batched(fun, x0, maxiter, gtol, memory=_MEMORY):
     """Minimise ``fun`` (rows of x -> (f (B,), g (B, d))) from every row of x0 at once.
 
     Returns x, f, g, n_iter (B,) and a status code (B,) from :data:`_STATUS`: the gradient
     criterion max|g| <= gtol; a relative decrease of f below 1e-15 (converged to working
     precision); no step satisfying the Armijo condition; the iteration cap.
+
+    The state of the runs still going (points, gradients, the ring of the last ``memory``
+    steps) is kept compact: finished runs are written out and dropped, so every operation is
+    on contiguous arrays.
     """
-    x = np.array(x0, float)
-    B, d = x.shape
-    f, g = fun(x)
-    S = np.zeros((B, memory, d))
-    Y = np.zeros((B, memory, d))
-    rho = np.zeros((B, memory))
-    gamma = np.ones(B)
+    x_out = np.array(x0, float)
+    B, d = x_out.shape
+    f_out, g_out = fun(x_out)
     n_iter = np.zeros(B, int)
-    status = np.where(np.max(np.abs(g), axis=1) <= gtol, 1, 4)
-    running = status == 4
+    status = np.where(np.max(np.abs(g_out), axis=1) <= gtol, 1, 4)
+    live = np.flatnonzero(status == 4)                    # original indices of running starts
+    x, f, g = x_out[live], f_out[live], g_out[live]
+    S = np.zeros((memory, live.size, d))                  # ring of steps s and gradient changes y
+    Y = np.zeros((memory, live.size, d))
+    rho = np.zeros((memory, live.size))                   # 1/(s.y); 0 = empty or skipped slot
+    gamma = np.ones(live.size)
     for it in range(maxiter):
-        idx = np.flatnonzero(running)
-        if idx.size == 0:
+        if live.size == 0:
             break
-        gi, fi, xi = g[idx], f[idx], x[idx]
-        # two-loop recursion over the ring (slots never written have rho = 0: no effect)
-        order = [(it - 1 - j) % memory for j in range(min(it, memory))]   # newest first
-        q = gi.copy()
+        # two-loop recursion, newest pair first
+        order = [(it - 1 - j) % memory for j in range(min(it, memory))]
+        q = g.copy()
         a = {}
         for j in order:
-            a[j] = rho[idx, j] * np.einsum("bd,bd->b", S[idx, j], q)
-            q -= a[j][:, None] * Y[idx, j]
-        r = gamma[idx, None] * q
+            a[j] = rho[j] * _dot(S[j], q)
+            q -= a[j][:, None] * Y[j]
+        r = gamma[:, None] * q
         for j in reversed(order):
-            bj = rho[idx, j] * np.einsum("bd,bd->b", Y[idx, j], r)
-            r += S[idx, j] * (a[j] - bj)[:, None]
+            r += S[j] * (a[j] - rho[j] * _dot(Y[j], r))[:, None]
         p = -r
-        gp = np.einsum("bd,bd->b", gi, p)
+        gp = _dot(g, p)
         bad = ~(gp < 0) | ~np.all(np.isfinite(p), axis=1)
         if np.any(bad):                                   # not a descent direction: restart
-            p[bad] = -gi[bad]
-            gp[bad] = -np.einsum("bd,bd->b", gi[bad], gi[bad])
-            rho[idx[bad]] = 0.0
-            gamma[idx[bad]] = 1.0
-        step = np.ones(idx.size)
-        fresh = np.all(rho[idx] == 0.0, axis=1)           # no curvature pairs yet: scaled step
+            p[bad] = -g[bad]
+            gp[bad] = -_dot(g[bad], g[bad])
+            rho[:, bad] = 0.0
+            gamma[bad] = 1.0
+        step = np.ones(live.size)
+        fresh = np.all(rho == 0.0, axis=0)                # no curvature pairs yet: scaled step
         step[fresh] = np.minimum(1.0, 1.0 / np.maximum(np.sqrt(-gp[fresh]), 1e-300))
         # backtracking Armijo line search, vectorised over the starts still searching
-        xn, fn, gn = xi.copy(), fi.copy(), gi.copy()
-        pending = np.ones(idx.size, bool)
+        xn, fn, gn = x.copy(), f.copy(), g.copy()
+        pending = np.ones(live.size, bool)
         for _ in range(_MAX_BACKTRACK):
             pi = np.flatnonzero(pending)
             if pi.size == 0:
                 break
-            xt = xi[pi] + step[pi, None] * p[pi]
+            xt = x[pi] + step[pi, None] * p[pi]
             with np.errstate(all="ignore"):
                 ft, gt = fun(xt)
             ok = np.isfinite(ft) & np.all(np.isfinite(gt), axis=1) & (
-                ft <= fi[pi] + _ARMIJO * step[pi] * gp[pi])
+                ft <= f[pi] + _ARMIJO * step[pi] * gp[pi])
             acc = pi[ok]
             xn[acc], fn[acc], gn[acc] = xt[ok], ft[ok], gt[ok]
             pending[acc] = False
@@ -265,33 +271,39 @@ def _lbfgs_batched(fun, x0, maxiter, gtol, memory=_MEMORY):
             if rej.size:
                 # minimiser of the quadratic through f(0), f'(0), f(t); kept in [t/10, t/2]
                 t, ftr = step[rej], ft[~ok]
-                denom = 2.0 * (ftr - fi[rej] - gp[rej] * t)
+                denom = 2.0 * (ftr - f[rej] - gp[rej] * t)
                 with np.errstate(all="ignore"):
                     tq = -gp[rej] * t * t / denom
                 tq = np.where(np.isfinite(tq) & (denom > 0), tq, 0.5 * t)
                 step[rej] = np.clip(tq, 0.1 * t, 0.5 * t)
         moved = ~pending
-        n_iter[idx[moved]] += 1
-        s = xn - xi
-        y = gn - gi
-        sy = np.einsum("bd,bd->b", s, y)
-        yy = np.einsum("bd,bd->b", y, y)
-        good = moved & (sy > 1e-12 * np.sqrt(yy * np.einsum("bd,bd->b", s, s)))
+        n_iter[live[moved]] += 1
+        sv = xn - x
+        yv = gn - g
+        sy = _dot(sv, yv)
+        yy = _dot(yv, yv)
+        good = moved & (sy > 1e-12 * np.sqrt(yy * _dot(sv, sv)))
         slot = it % memory
-        S[idx, slot] = np.where(good[:, None], s, 0.0)
-        Y[idx, slot] = np.where(good[:, None], y, 0.0)
-        rho[idx, slot] = np.where(good, 1.0 / np.where(good, sy, 1.0), 0.0)
-        gamma[idx[good]] = sy[good] / yy[good]
-        x[idx], f[idx], g[idx] = xn, fn, gn
-        decrease = fi - fn
-        code = np.zeros(idx.size, int)
-        code[decrease <= _FTOL * np.maximum(np.maximum(np.abs(fi), np.abs(fn)), 1.0)] = 2
+        S[slot] = np.where(good[:, None], sv, 0.0)
+        Y[slot] = np.where(good[:, None], yv, 0.0)
+        rho[slot] = np.where(good, 1.0 / np.where(good, sy, 1.0), 0.0)
+        gamma[good] = sy[good] / yy[good]
+        decrease = f - fn
+        x, f, g = xn, fn, gn
+        code = np.zeros(live.size, int)
+        code[decrease <= _FTOL * np.maximum(np.maximum(np.abs(f + decrease), np.abs(f)), 1.0)] = 2
         code[~moved] = 3
-        code[np.max(np.abs(gn), axis=1) <= gtol] = 1
+        code[np.max(np.abs(g), axis=1) <= gtol] = 1
         stop = code > 0
-        status[idx[stop]] = code[stop]
-        running[idx[stop]] = False
-    return x, f, g, n_iter, status
+        if np.any(stop):                                  # write out and drop finished runs
+            done = live[stop]
+            x_out[done], f_out[done], g_out[done] = x[stop], f[stop], g[stop]
+            status[done] = code[stop]
+            keep = ~stop
+            live, x, f, g = live[keep], x[keep], f[keep], g[keep]
+            S, Y, rho, gamma = S[:, keep], Y[:, keep], rho[:, keep], gamma[keep]
+    x_out[live], f_out[live], g_out[live] = x, f, g       # runs stopped by the iteration cap
+    return x_out, f_out, g_out, n_iter, status
 
 
 def _lbfgs_scipy(fun, x0, maxiter, gtol):

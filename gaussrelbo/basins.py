@@ -123,7 +123,7 @@ def _check_params(params, name):
     return [_float(check(p, name), name) for p in values]
 
 
-# ---- starts ---------------------------------------------------------------------------------------
+# ---- starts --------------------------------------------------------------------------------------
 
 def _draw(lam, k, sigma2, full, rng):
     """One random start: W, b, sigma2, V, c, D (D a matrix for a full encoder)."""
@@ -200,7 +200,7 @@ def _starts(problem, mode, seeds):
                         np.stack([d[4] for d in draws]), np.stack([d[5] for d in draws]))
 
 
-# ---- optimisers -----------------------------------------------------------------------------------
+# ---- optimisers ----------------------------------------------------------------------------------
 
 def _dot(a, b):
     return np.einsum("bd,bd->b", a, b)

@@ -20,6 +20,7 @@ column; its rounding error is at most a few :math:`\epsilon\,\mathrm{tr}S`.
 """
 
 import functools
+import math
 
 import numpy as np
 
@@ -450,20 +451,18 @@ def _single_terms(m, data):
     SR = s[:r, None] * R[:, :r].T
     y_c = a_c - SR @ enc_c
     y_s = a_s - SR @ enc_s
-    sq = y_c @ y_c + np.einsum("ij,ij->", y_s, y_s)
+    sq = y_c @ y_c + np.vdot(y_s, y_s)
     if r < m.n:                         # the part of the residual outside range(U), as _Proj
         perp_c = rc - U @ a_c
-        sq += perp_c @ perp_c + np.sum(np.maximum(
-            data.eigenvalues - np.einsum("ij,ij->j", a_s, a_s), 0.0))
+        sq += perp_c @ perp_c + np.maximum(data.eigenvalues - (a_s * a_s).sum(0), 0.0).sum()
     W, D = m.W, m.D
     if m.diagonal:
-        trWDW = np.einsum("ij,ij->j", W, W) @ D
+        trWDW = (W * W).sum(0) @ D
     else:
-        trWDW = np.einsum("ij,ij->", W.T @ W, D)
+        trWDW = np.vdot(W.T @ W, D)
     s2 = float(m.sigma2)
-    dist = 0.5 * m.n * (_LOG_2PI + np.log(s2)) + (sq + trWDW) / (2.0 * s2)
-    rate = 0.5 * (m.trace_D + enc_c @ enc_c + np.einsum("ij,ij->", enc_s, enc_s) - m.k
-                  - m.logdet_D)
+    dist = 0.5 * m.n * (_LOG_2PI + math.log(s2)) + (sq + trWDW) / (2.0 * s2)
+    rate = 0.5 * (m.trace_D + enc_c @ enc_c + np.vdot(enc_s, enc_s) - m.k - m.logdet_D)
     return dist, rate
 
 
@@ -478,7 +477,7 @@ def _relbo_single(m, data, alpha):
     dist, rate = _single_terms(m, data)
     t = alpha - 1.0                     # ell(alpha) for one float, as _numerics.ell computes it
     ell_a = 1.0 - t * (0.5 - t * (1.0 / 3.0 - 0.25 * t)) if abs(t) < _SERIES_T \
-        else np.log(alpha) / t
+        else math.log(alpha) / t
     bracket = 0.5 * (m.logdet_D + m.k * (1.0 - ell_a) - m.log_post_ratio)
     return _single_out(-dist - rate + (1.0 - alpha) / alpha * bracket)
 

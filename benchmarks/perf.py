@@ -216,13 +216,13 @@ def sweep_throughput(quick, repeat):
 def cluster_scaling(quick, repeat):
     """A sweep with basin maps on a dask.distributed LocalCluster of 1 and of 2 worker
     processes (one thread each); scaling = time(1 worker) / time(2 workers), start-up
-    excluded, runs interleaved."""
+    excluded, runs interleaved.  ``quick`` (a smoke test) uses in-process workers."""
     from distributed import Client, LocalCluster
 
     grid = {"spectrum": ["synthetic", "design9"], "k": [2, 3], "objective": "relbo",
             "alpha": [0.3, 1.0, 3.0] if not quick else [0.5], "sigma2": [0.8, None],
             "basin_runs": 20 if not quick else 2, "chunk_size": 1}
-    clusters = [LocalCluster(n_workers=w, threads_per_worker=1, processes=True,
+    clusters = [LocalCluster(n_workers=w, threads_per_worker=1, processes=not quick,
                              dashboard_address=":0", silence_logs=logging.ERROR)
                 for w in (1, 2)]
     clients = [Client(c) for c in clusters]

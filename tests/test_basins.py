@@ -275,3 +275,12 @@ def test_blas_limit_sets_one_thread(monkeypatch):
         inside = [p["num_threads"] for p in threadpoolctl.threadpool_info()
                   if p["user_api"] == "blas"]
     assert inside == [1] * len(blas)
+
+
+def test_basin_map_worker_processes_give_the_same_result():
+    pytest.importorskip("dask")
+    kw = dict(params=(0.3, 3.0), n_runs=3, sigma2=0.8, random_state=2)
+    serial = gr.basin_map(LAM, 3, "relbo", **kw)
+    parallel = gr.basin_map(LAM, 3, "relbo", n_jobs=2, **kw)
+    assert parallel.counts == serial.counts
+    assert [r["value"] for r in parallel.runs[1]] == [r["value"] for r in serial.runs[1]]

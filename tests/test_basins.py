@@ -284,3 +284,15 @@ def test_basin_map_worker_processes_give_the_same_result():
     parallel = gr.basin_map(LAM, 3, "relbo", n_jobs=2, **kw)
     assert parallel.counts == serial.counts
     assert [r["value"] for r in parallel.runs[1]] == [r["value"] for r in serial.runs[1]]
+
+
+@pytest.mark.parametrize("method", ["batched", "per_start"])
+def test_iteration_cap_is_reported(method):
+    # Two iterations cannot reach a stationary point: every run stops at the cap, unconverged,
+    # and is left unmatched rather than forced onto a point.
+    bm = gr.basin_map(LAM, 3, "relbo", params=(0.5,), n_runs=3, sigma2=0.8, maxiter=2,
+                      method=method)
+    assert [r["status"] for r in bm.runs[0]] == ["maxiter"] * 3
+    assert bm.n_converged == [0]
+    assert bm.iterations[0][2] <= 2
+    assert bm.counts == [{"unmatched": 3}]

@@ -1,43 +1,49 @@
-r"""Gradient ascent on the full population objectives, and basins of attraction (DESIGN §12).
+r"""Gradient ascent on the population objectives, and basins of attraction.
 
-The optimiser works on every parameter of the model, :math:`(W, b, \sigma^2, V, c, D)` (for the
-log-likelihood only the decoder), with analytic gradients and scipy's L-BFGS-B.  The data enter
-through a spectrum: in the eigenbasis of the data covariance :math:`S = \mathrm{diag}(\lambda)`,
-with data mean 0 (b learns the mean; every objective depends on the data only through
-:math:`\mu_D - b` and S).  Parametrisation: :math:`\sigma^2 = e^\rho`; a diagonal D as
-:math:`e^{\delta}`; a full D as :math:`LL^T` with L lower triangular and :math:`L_{ii} =
-e^{\ell_i}`.
+Two ways to pose the ascent, both in the eigenbasis of the data covariance (data mean 0):
 
-Gradients (with :math:`y = Vx + c`, :math:`\bar y = V\mu + c`, :math:`\bar r = \mu - b -
-W\bar y`, :math:`Q = E\lVert x-b-Wy\rVert^2 + \mathrm{tr}(WDW^T)`):
+* **profiled** (the default): the encoder sits at its closed-form optimum for the decoder and the
+  decoder bias at the data mean, so the objective is a function :math:`F(W, \sigma^2)` (Lucas et
+  al. 2019; the profile of ``docs/derivations.md``).  Value and gradient come from
+  :func:`gaussrelbo.optima.profiled_value_grad`, batched over the starts;
+* **full**: every parameter :math:`(W, b, \sigma^2, V, c, D)` moves (for the log-likelihood only
+  the decoder); value and gradient from :mod:`gaussrelbo._gradients`.
 
-.. math::
-    \partial_W Q = -2(SV^T + (\mu-b)\bar y^T) + 2W(VSV^T + \bar y\bar y^T + D),\quad
-    \partial_b Q = -2\bar r,\quad
-    \partial_V Q = -2(W^T - W^TWV)S - 2W^T\bar r\mu^T,\quad \partial_c Q = -2W^T\bar r,
+Both objectives have the same stationary points in W and :math:`\sigma^2` with the same values
+(the encoder's optimum is unique), so a run is labelled by the stationary point of
+:func:`gaussrelbo.optima.stationary_points` whose value it reached.
 
-:math:`\partial_V R = VS + \bar y\mu^T`, :math:`\partial_D R = \tfrac12(I - D^{-1})`, and for the
-Renyi bracket :math:`B = \tfrac12[\log\det D + k - k\ell(\alpha) - k\log\sigma^2 + \log\det M]`:
-:math:`\partial_W B = WM^{-1}`, :math:`\partial_{\sigma^2} B = -k/(2\sigma^2) +
-\tfrac12\mathrm{tr}M^{-1}`, :math:`\partial_D B = \tfrac12 D^{-1}`.  They are checked against
-finite differences in ``tests/test_basins.py``.
+The **batched** method advances all starts of one parameter value together: one vectorised
+value-and-gradient evaluation per iteration for every start still running, a limited-memory BFGS
+direction per start (two-loop recursion over a ring of the last ``m`` steps, vectorised) and a
+backtracking Armijo line search with quadratic interpolation, again vectorised over the starts.
+The **per-start** method runs scipy's L-BFGS-B on each start in turn; it is the reference the
+batched method is tested against.
 """
 
 import sys
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import minimize
 
-from ._numerics import ell, renyi_weight
+from ._gradients import FullProblem
+from ._threads import blas_limit, check_blas_threads
 from ._validation import as_float_array, check_alpha, check_beta, check_positive
 
 __all__ = ["BasinMap", "FitResult", "basin_map", "fit_population"]
 
-_LOG_2PI = np.log(2.0 * np.pi)
 _OBJECTIVES = ("loglik", "elbo", "relbo", "beta_elbo")
+_MODES = ("profiled", "full")
+_METHODS = ("batched", "per_start")
+_MEMORY = 30                        # L-BFGS memory (scipy's maxcor in the per-start runs too)
+_FTOL = 1e-15                       # relative decrease below which a run has stalled
+_ARMIJO = 1e-4
+_MAX_BACKTRACK = 60
+_STATUS = {1: "gtol", 2: "ftol", 3: "line_search", 4: "maxiter"}
 
+
+# ---- validation ---------------------------------------------------------------------------------
 
 def _check_spectrum(lam):
     lam = as_float_array(lam, "lam")
@@ -48,166 +54,293 @@ def _check_spectrum(lam):
 
 
 def _check_objective(objective, alpha, beta):
-    if objective not in _OBJECTIVES:
+    if not isinstance(objective, str) or objective not in _OBJECTIVES:
         raise ValueError(f"`objective` must be one of {_OBJECTIVES}, got {objective!r}")
     if objective == "relbo":
-        return float(check_alpha(1.0 if alpha is None else alpha)), 1.0
+        return _float(check_alpha(1.0 if alpha is None else alpha), "alpha"), 1.0
     if objective == "beta_elbo":
-        return 1.0, float(check_beta(1.0 if beta is None else beta))
+        return 1.0, _float(check_beta(1.0 if beta is None else beta), "beta")
     return 1.0, 1.0
 
 
-class _Problem:
-    """Packing, value and gradient of one objective on a spectrum (eigenbasis, data mean 0)."""
+def _float(x, name):
+    if np.ndim(x) != 0:
+        raise ValueError(f"`{name}` must be a scalar, got an array of shape {np.shape(x)}")
+    return float(x)
+
+
+def _check_k(k, n):
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n:
+        raise ValueError(f"`k` must be an integer in [1, n={n}], got {k!r}")
+    return int(k)
+
+
+def _check_count(x, name):
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 1:
+        raise ValueError(f"`{name}` must be a positive integer, got {x!r}")
+    return int(x)
+
+
+def _check_tol(x, name):
+    ok = not isinstance(x, bool) and isinstance(x, (int, float, np.integer, np.floating))
+    if not ok or not np.isfinite(x) or x <= 0:
+        raise ValueError(f"`{name}` must be a positive finite number, got {x!r}")
+    return float(x)
+
+
+def _check_choice(x, name, choices):
+    if not isinstance(x, str) or x not in choices:
+        raise ValueError(f"`{name}` must be one of {choices}, got {x!r}")
+    return x
+
+
+def _check_random_state(x):
+    ok = x is None or isinstance(x, (np.random.Generator, np.random.SeedSequence)) or (
+        isinstance(x, (int, np.integer)) and not isinstance(x, bool) and x >= 0)
+    if not ok:
+        raise ValueError(f"`random_state` must be None, a non-negative integer, a numpy "
+                         f"Generator or SeedSequence, got {x!r}")
+    return x
+
+
+def _seed_sequence(random_state):
+    if isinstance(random_state, np.random.SeedSequence):
+        return random_state
+    if isinstance(random_state, np.random.Generator):
+        return np.random.SeedSequence(int(random_state.integers(2**63)))
+    return np.random.SeedSequence(random_state)
+
+
+def _check_params(params, name):
+    try:
+        values = [p for p in params] if not isinstance(params, (str, bytes)) else None
+    except TypeError:
+        values = None
+    if not values:
+        raise ValueError(f"`params` must be a non-empty sequence of {name} values, got "
+                         f"{params!r}")
+    check = check_alpha if name == "alpha" else check_beta
+    return [_float(check(p, name), name) for p in values]
+
+
+# ---- starts --------------------------------------------------------------------------------------
+
+def _draw(lam, k, sigma2, full, rng):
+    """One random start: W, b, sigma2, V, c, D (D a matrix for a full encoder)."""
+    n = lam.size
+    scale = np.sqrt(max(lam.mean(), 1e-12))
+    W = rng.normal(size=(n, k)) * scale / np.sqrt(k)
+    b = rng.normal(size=n) * 0.1 * scale
+    s2 = sigma2 if sigma2 is not None else lam.mean() * rng.uniform(0.5, 1.5)
+    V = rng.normal(size=(k, n)) * 0.1 / scale
+    c = np.zeros(k)
+    D = rng.uniform(0.3, 1.0, size=k)
+    return W, b, s2, V, c, (np.diag(D) if full else D)
+
+
+class _Profiled:
+    """The profiled objective F(W, sigma2) over packed vectors [vec W, log sigma2 (learned)]."""
 
     def __init__(self, lam, k, objective, alpha, beta, sigma2, encoder):
         self.lam, self.n, self.k = lam, lam.size, k
-        self.objective, self.alpha, self.beta = objective, alpha, beta
+        self.kw = {"objective": objective, "encoder": encoder,
+                   "alpha": alpha if objective == "relbo" else None,
+                   "beta": beta if objective == "beta_elbo" else None}
         self.fixed_s2 = sigma2
-        self.full = encoder == "full"
-        self.decoder_only = objective == "loglik"
-        n = self.n
-        sizes = [("W", n * k), ("b", n)]
-        if sigma2 is None:
-            sizes.append(("rho", 1))
-        if not self.decoder_only:
-            sizes += [("V", k * n), ("c", k), ("D", k * (k + 1) // 2 if self.full else k)]
-        self.slices, start = {}, 0
-        for name, size in sizes:
-            self.slices[name] = slice(start, start + size)
-            start += size
-        self.size = start
-        self.tril = np.tril_indices(k)
-        self.diag_in_tril = np.flatnonzero(self.tril[0] == self.tril[1])
+        self.size = lam.size * k + (sigma2 is None)
 
-    # ---- packing ------------------------------------------------------------------------------
-    def unpack(self, x):
-        n, k, s = self.n, self.k, self.slices
-        p = {"W": x[s["W"]].reshape(n, k), "b": x[s["b"]],
-             "s2": np.exp(x[s["rho"]][0]) if "rho" in s else self.fixed_s2}
-        if not self.decoder_only:
-            p["V"] = x[s["V"]].reshape(k, n)
-            p["c"] = x[s["c"]]
-            if self.full:
-                t = x[s["D"]].copy()
-                t[self.diag_in_tril] = np.exp(t[self.diag_in_tril])
-                L = np.zeros((k, k))
-                L[self.tril] = t
-                p["L"] = L
-                p["D"] = L @ L.T
-            else:
-                p["D"] = np.exp(x[s["D"]])
-        return p
-
-    def pack(self, W, b, s2, V=None, c=None, D=None):
-        x = np.empty(self.size)
-        s = self.slices
-        x[s["W"]] = np.ravel(W)
-        x[s["b"]] = b
-        if "rho" in s:
-            x[s["rho"]] = np.log(s2)
-        if not self.decoder_only:
-            x[s["V"]] = np.ravel(V)
-            x[s["c"]] = c
-            if self.full:
-                t = np.linalg.cholesky(D)[self.tril]
-                t[self.diag_in_tril] = np.log(t[self.diag_in_tril])
-                x[s["D"]] = t
-            else:
-                x[s["D"]] = np.log(D)
+    def pack(self, W, s2):
+        B = W.shape[0]
+        x = np.empty((B, self.size))
+        x[:, : self.n * self.k] = W.reshape(B, -1)
+        if self.fixed_s2 is None:
+            x[:, -1] = np.log(s2)
         return x
 
-    # ---- value and gradient ---------------------------------------------------------------------
+    def unpack(self, x):
+        B = x.shape[0]
+        W = x[:, : self.n * self.k].reshape(B, self.n, self.k)
+        s2 = np.exp(x[:, -1]) if self.fixed_s2 is None else np.full(B, float(self.fixed_s2))
+        return W, s2
+
     def value_grad(self, x):
-        p = self.unpack(x)
-        if self.decoder_only:
-            f, g = self._loglik(p)
-        else:
-            f, g = self._encoder_objective(p)
-        out = np.empty(self.size)
-        s = self.slices
-        out[s["W"]] = g["W"].ravel()
-        out[s["b"]] = g["b"]
-        if "rho" in s:
-            out[s["rho"]] = g["s2"] * p["s2"]
-        if not self.decoder_only:
-            out[s["V"]] = g["V"].ravel()
-            out[s["c"]] = g["c"]
-            if self.full:
-                GL = 2.0 * (0.5 * (g["D"] + g["D"].T)) @ p["L"]
-                t = GL[self.tril]
-                t[self.diag_in_tril] *= np.diag(p["L"])
-                out[s["D"]] = t
-            else:
-                out[s["D"]] = g["D"] * p["D"]
-        return f, out
+        from .optima import profiled_value_grad
 
-    def _loglik(self, p):
-        W, b, s2, lam, n, k = p["W"], p["b"], p["s2"], self.lam, self.n, self.k
-        M = W.T @ W + s2 * np.eye(k)
-        cf = cho_factor(M, lower=True)
-        logdet_M = 2.0 * np.sum(np.log(np.diag(cf[0])))
-        St = np.diag(lam) + np.outer(b, b)                    # S + (mu - b)(mu - b)^T, mu = 0
-        WMi = cho_solve(cf, W.T).T                             # W M^-1 = C^-1 W
-        Cinv = (np.eye(n) - WMi @ W.T) / s2
-        CS = Cinv @ St
-        f = -0.5 * (n * _LOG_2PI + logdet_M + (n - k) * np.log(s2) + np.trace(CS))
-        gW = CS @ WMi - WMi                                    # C^-1 S~ C^-1 W - C^-1 W
-        gb = -Cinv @ b
-        gs2 = 0.5 * (np.sum(CS * Cinv.T) - np.trace(Cinv))
-        return f, {"W": gW, "b": gb, "s2": gs2}
-
-    def _encoder_objective(self, p):
-        W, b, s2, V, c, D = p["W"], p["b"], p["s2"], p["V"], p["c"], p["D"]
-        lam, n, k = self.lam, self.n, self.k
-        ybar = c + 0.0                                         # V mu + c with mu = 0
-        rbar = -b - W @ ybar
-        VS = V * lam                                           # V S
-        VSVt = VS @ V.T
-        Eyy = VSVt + np.outer(ybar, ybar)
-        Exy = VS.T - np.outer(b, ybar)                         # S V^T + (mu - b) ybar^T
-        WtW = W.T @ W
-        Dm = D if self.full else np.diag(D)
-        Q = (lam.sum() + b @ b - 2.0 * np.sum(W * Exy) + np.sum(WtW * (Eyy + Dm)))
-        dist = 0.5 * n * (_LOG_2PI + np.log(s2)) + Q / (2.0 * s2)
-        if self.full:
-            cD = cho_factor(D, lower=True)
-            logdet_D = 2.0 * np.sum(np.log(np.diag(cD[0])))
-            Dinv = cho_solve(cD, np.eye(k))
-            trD = np.trace(D)
-        else:
-            logdet_D = np.sum(np.log(D))
-            Dinv = 1.0 / D
-            trD = D.sum()
-        rate = 0.5 * (trD + np.trace(VSVt) + ybar @ ybar - k - logdet_D)
-        gQ_W = -2.0 * Exy + 2.0 * W @ (Eyy + Dm)
-        gQ_b = -2.0 * rbar
-        WtR = W.T @ rbar
-        gQ_V = -2.0 * (W.T - WtW @ V) * lam                    # ... S, mu = 0
-        gQ_c = -2.0 * WtR
-        gQ_D = WtW if self.full else np.diag(WtW)
-        g_dist = {"W": gQ_W / (2 * s2), "b": gQ_b / (2 * s2), "V": gQ_V / (2 * s2),
-                  "c": gQ_c / (2 * s2), "D": gQ_D / (2 * s2),
-                  "s2": 0.5 * n / s2 - Q / (2.0 * s2 * s2)}
-        g_rate = {"V": VS, "c": ybar,
-                  "D": 0.5 * ((np.eye(k) if self.full else 1.0) - Dinv)}
-        weight = self.beta if self.objective == "beta_elbo" else 1.0
-        f = -dist - weight * rate
-        g = {key: -g_dist[key] - weight * g_rate.get(key, 0.0) for key in g_dist}
-        if self.objective == "relbo" and self.alpha != 1.0:
-            a = self.alpha
-            M = WtW + s2 * np.eye(k)
-            cM = cho_factor(M, lower=True)
-            logdet_M = 2.0 * np.sum(np.log(np.diag(cM[0])))
-            Minv = cho_solve(cM, np.eye(k))
-            B = 0.5 * (logdet_D + k - k * ell(a) - k * np.log(s2) + logdet_M)
-            wgt = renyi_weight(a)
-            f = f + wgt * B
-            g["W"] = g["W"] + wgt * (W @ Minv)
-            g["s2"] = g["s2"] + wgt * (-0.5 * k / s2 + 0.5 * np.trace(Minv))
-            g["D"] = g["D"] + wgt * 0.5 * Dinv
+        W, s2 = self.unpack(x)
+        ok = (s2 > 0) & np.isfinite(s2) & np.all(np.isfinite(x), axis=1)
+        if not np.all(ok):            # a trial step left the domain (sigma2 under/overflow)
+            f = np.full(x.shape[0], -np.inf)
+            g = np.full_like(x, np.nan)
+            if np.any(ok):
+                f[ok], g[ok] = self.value_grad(x[ok])
+            return f, g
+        f, gW, gs = profiled_value_grad(W, s2, self.lam, **self.kw)
+        g = np.empty_like(x)
+        g[:, : self.n * self.k] = gW.reshape(x.shape[0], -1)
+        if self.fixed_s2 is None:
+            g[:, -1] = gs * s2
         return f, g
 
+
+def _problem(mode, lam, k, objective, alpha, beta, sigma2, encoder):
+    cls = _Profiled if mode == "profiled" else FullProblem
+    return cls(lam, k, objective, alpha, beta, sigma2, encoder)
+
+
+def _starts(problem, mode, seeds):
+    """Packed starting points (B, size), one per seed: the same draws in both modes."""
+    full = getattr(problem, "full", False)
+    draws = [_draw(problem.lam, problem.k, problem.fixed_s2, full, np.random.default_rng(s))
+             for s in seeds]
+    W = np.stack([d[0] for d in draws])
+    s2 = np.array([d[2] for d in draws], float)
+    if mode == "profiled":
+        return problem.pack(W, s2)
+    return problem.pack(W, np.stack([d[1] for d in draws]), s2, np.stack([d[3] for d in draws]),
+                        np.stack([d[4] for d in draws]), np.stack([d[5] for d in draws]))
+
+
+# ---- optimisers ----------------------------------------------------------------------------------
+
+def _dot(a, b):
+    return np.einsum("bd,bd->b", a, b)
+
+
+def _lbfgs_batched(fun, x0, maxiter, gtol, memory=_MEMORY):
+    """Minimise ``fun`` (rows of x -> (f (B,), g (B, d))) from every row of x0 at once.
+
+    Returns x, f, g, n_iter (B,) and a status code (B,) from :data:`_STATUS`: the gradient
+    criterion max|g| <= gtol; a relative decrease of f below 1e-15 (converged to working
+    precision); no step satisfying the Armijo condition; the iteration cap.
+
+    The state of the runs still going (points, gradients, the ring of the last ``memory``
+    steps) is kept compact: finished runs are written out and dropped, so every operation is
+    on contiguous arrays.
+    """
+    x_out = np.array(x0, float)
+    B, d = x_out.shape
+    f_out, g_out = fun(x_out)
+    n_iter = np.zeros(B, int)
+    status = np.where(np.max(np.abs(g_out), axis=1) <= gtol, 1, 4)
+    live = np.flatnonzero(status == 4)                    # original indices of running starts
+    x, f, g = x_out[live], f_out[live], g_out[live]
+    S = np.zeros((memory, live.size, d))                  # ring of steps s and gradient changes y
+    Y = np.zeros((memory, live.size, d))
+    rho = np.zeros((memory, live.size))                   # 1/(s.y); 0 = empty or skipped slot
+    gamma = np.ones(live.size)
+    for it in range(maxiter):
+        if live.size == 0:
+            break
+        # two-loop recursion, newest pair first
+        order = [(it - 1 - j) % memory for j in range(min(it, memory))]
+        q = g.copy()
+        a = {}
+        for j in order:
+            a[j] = rho[j] * _dot(S[j], q)
+            q -= a[j][:, None] * Y[j]
+        r = gamma[:, None] * q
+        for j in reversed(order):
+            r += S[j] * (a[j] - rho[j] * _dot(Y[j], r))[:, None]
+        p = -r
+        gp = _dot(g, p)
+        bad = ~(gp < 0) | ~np.all(np.isfinite(p), axis=1)
+        if np.any(bad):                                   # not a descent direction: restart
+            p[bad] = -g[bad]
+            gp[bad] = -_dot(g[bad], g[bad])
+            rho[:, bad] = 0.0
+            gamma[bad] = 1.0
+        step = np.ones(live.size)
+        fresh = np.all(rho == 0.0, axis=0)                # no curvature pairs yet: scaled step
+        step[fresh] = np.minimum(1.0, 1.0 / np.maximum(np.sqrt(-gp[fresh]), 1e-300))
+        # backtracking Armijo line search, vectorised over the starts still searching
+        xn, fn, gn = x.copy(), f.copy(), g.copy()
+        pending = np.ones(live.size, bool)
+        for _ in range(_MAX_BACKTRACK):
+            pi = np.flatnonzero(pending)
+            if pi.size == 0:
+                break
+            xt = x[pi] + step[pi, None] * p[pi]
+            with np.errstate(all="ignore"):
+                ft, gt = fun(xt)
+            ok = np.isfinite(ft) & np.all(np.isfinite(gt), axis=1) & (
+                ft <= f[pi] + _ARMIJO * step[pi] * gp[pi])
+            acc = pi[ok]
+            xn[acc], fn[acc], gn[acc] = xt[ok], ft[ok], gt[ok]
+            pending[acc] = False
+            rej = pi[~ok]
+            if rej.size:
+                # minimiser of the quadratic through f(0), f'(0), f(t); kept in [t/10, t/2]
+                t, ftr = step[rej], ft[~ok]
+                denom = 2.0 * (ftr - f[rej] - gp[rej] * t)
+                with np.errstate(all="ignore"):
+                    tq = -gp[rej] * t * t / denom
+                tq = np.where(np.isfinite(tq) & (denom > 0), tq, 0.5 * t)
+                step[rej] = np.clip(tq, 0.1 * t, 0.5 * t)
+        moved = ~pending
+        n_iter[live[moved]] += 1
+        sv = xn - x
+        yv = gn - g
+        sy = _dot(sv, yv)
+        yy = _dot(yv, yv)
+        good = moved & (sy > 1e-12 * np.sqrt(yy * _dot(sv, sv)))
+        slot = it % memory
+        S[slot] = np.where(good[:, None], sv, 0.0)
+        Y[slot] = np.where(good[:, None], yv, 0.0)
+        rho[slot] = np.where(good, 1.0 / np.where(good, sy, 1.0), 0.0)
+        gamma[good] = sy[good] / yy[good]
+        decrease = f - fn
+        x, f, g = xn, fn, gn
+        code = np.zeros(live.size, int)
+        code[decrease <= _FTOL * np.maximum(np.maximum(np.abs(f + decrease), np.abs(f)), 1.0)] = 2
+        code[~moved] = 3
+        code[np.max(np.abs(g), axis=1) <= gtol] = 1
+        stop = code > 0
+        if np.any(stop):                                  # write out and drop finished runs
+            done = live[stop]
+            x_out[done], f_out[done], g_out[done] = x[stop], f[stop], g[stop]
+            status[done] = code[stop]
+            keep = ~stop
+            live, x, f, g = live[keep], x[keep], f[keep], g[keep]
+            S, Y, rho, gamma = S[:, keep], Y[:, keep], rho[:, keep], gamma[keep]
+    x_out[live], f_out[live], g_out[live] = x, f, g       # runs stopped by the iteration cap
+    return x_out, f_out, g_out, n_iter, status
+
+
+def _lbfgs_scipy(fun, x0, maxiter, gtol):
+    """scipy's L-BFGS-B on one start (a row vector); the per-start reference."""
+
+    def neg(v):
+        f, g = fun(v[None, :])
+        return f[0], g[0]
+
+    res = minimize(neg, x0, jac=True, method="L-BFGS-B",
+                   options={"maxiter": maxiter, "maxfun": 4 * maxiter, "gtol": gtol,
+                            "ftol": _FTOL, "maxcor": _MEMORY})
+    f, g = fun(res.x[None, :])
+    code = {0: 2, 1: 4}.get(res.status, 3)
+    if np.max(np.abs(g[0])) <= gtol:
+        code = 1
+    return res.x, f[0], g[0], int(res.nit), code
+
+
+def _ascend(problem, x0, method, maxiter, gtol):
+    """Maximise the problem's objective from every row of x0: (x, value, grad, n_iter, status)."""
+
+    def neg(x):
+        f, g = problem.value_grad(x)
+        return -f, -g
+
+    if method == "batched":
+        x, f, g, n_iter, status = _lbfgs_batched(neg, x0, maxiter, gtol)
+        return x, -f, g, n_iter, status
+    out = [_lbfgs_scipy(neg, row, maxiter, gtol) for row in x0]
+    x = np.stack([o[0] for o in out])
+    g = np.stack([o[2] for o in out])
+    return (x, -np.array([o[1] for o in out]), g, np.array([o[3] for o in out]),
+            np.array([o[4] for o in out]))
+
+
+# ---- one run ------------------------------------------------------------------------------------
 
 @dataclass
 class FitResult:
@@ -225,35 +358,6 @@ class FitResult:
     success: bool
 
 
-def _init(problem, rng):
-    n, k, lam = problem.n, problem.k, problem.lam
-    scale = np.sqrt(max(lam.mean(), 1e-12))
-    W = rng.normal(size=(n, k)) * scale / np.sqrt(k)
-    b = rng.normal(size=n) * 0.1 * scale
-    s2 = problem.fixed_s2 if problem.fixed_s2 is not None else lam.mean() * rng.uniform(0.5, 1.5)
-    V = rng.normal(size=(k, n)) * 0.1 / scale
-    c = np.zeros(k)
-    D = rng.uniform(0.3, 1.0, size=k)
-    return problem.pack(W, b, s2, V, c, np.diag(D) if problem.full else D)
-
-
-def _run(problem, x0, maxiter, gtol):
-    def neg(x):
-        f, g = problem.value_grad(x)
-        return -f, -g
-
-    res = minimize(neg, x0, jac=True, method="L-BFGS-B",
-                   options={"maxiter": maxiter, "maxfun": 4 * maxiter, "gtol": gtol,
-                            "ftol": 1e-15, "maxcor": 30})
-    p = problem.unpack(res.x)
-    k = problem.k
-    return FitResult(W=p["W"], b=p["b"], sigma2=float(p["s2"]),
-                     V=p.get("V", np.zeros((k, problem.n))), c=p.get("c", np.zeros(k)),
-                     D=p.get("D", np.ones(k)), value=float(-res.fun),
-                     grad_norm=float(np.max(np.abs(res.jac))), n_iter=int(res.nit),
-                     success=bool(res.success))
-
-
 def fit_population(lam, k, objective="relbo", alpha=None, beta=None, sigma2=None,
                    encoder="diagonal", random_state=None, x0=None, maxiter=20000, gtol=1e-10):
     r"""Maximise a population objective over all parameters by L-BFGS from a random start.
@@ -264,17 +368,26 @@ def fit_population(lam, k, objective="relbo", alpha=None, beta=None, sigma2=None
         Data covariance eigenvalues (the problem is posed in their eigenbasis, data mean 0).
     k : int
         Latent dimension.
-    objective : {"loglik", "elbo", "relbo", "beta_elbo"}
+    objective : {'relbo', 'elbo', 'loglik', 'beta_elbo'}, default 'relbo'
     alpha, beta : float, optional
+        Renyi order (``'relbo'``) or rate weight (``'beta_elbo'``), default 1.
     sigma2 : float or None
         Fixed decoder noise, or ``None`` to learn it.
-    encoder : {"diagonal", "full"}
-    random_state : None, int or numpy Generator
+    encoder : {'diagonal', 'full'}, default 'diagonal'
+    random_state : None, int, numpy Generator or SeedSequence
         Seed of the random initialisation.
+    x0 : ndarray, optional
+        Packed starting point (advanced use).
+    maxiter : int, default 20000
+        Iteration cap of L-BFGS-B.
+    gtol : float, default 1e-10
+        Convergence when the largest gradient entry (packed parameters) is at most this.
 
     Returns
     -------
     FitResult
+        ``success`` is True when the gradient criterion was met or the objective stopped
+        decreasing at working precision (relative change below 1e-15).
 
     Examples
     --------
@@ -282,7 +395,7 @@ def fit_population(lam, k, objective="relbo", alpha=None, beta=None, sigma2=None
     >>> lam = np.array([5.0, 4.0, 3.0, 2.0, 1.2, 0.5])
     >>> r = gr.fit_population(lam, 3, "relbo", alpha=0.5, sigma2=0.8, random_state=0)
     >>> ml = -0.5 * (6 * np.log(2 * np.pi) + np.log(lam[:3]).sum() + 3 + 3 * np.log(0.8)
-    ...              + lam[3:].sum() / 0.8)                 # pPCA at fixed sigma2 (DESIGN §7)
+    ...              + lam[3:].sum() / 0.8)        # pPCA at fixed sigma2 (Tipping & Bishop 1999)
     >>> bool(abs(r.value - ml) < 1e-8)
     True
     """
@@ -290,20 +403,26 @@ def fit_population(lam, k, objective="relbo", alpha=None, beta=None, sigma2=None
     k = _check_k(k, lam.size)
     alpha, beta = _check_objective(objective, alpha, beta)
     if sigma2 is not None:
-        sigma2 = float(check_positive(sigma2, "sigma2"))
-    if encoder not in ("diagonal", "full"):
-        raise ValueError(f"`encoder` must be 'diagonal' or 'full', got {encoder!r}")
-    problem = _Problem(lam, k, objective, alpha, beta, sigma2, encoder)
-    rng = np.random.default_rng(random_state)
-    x0 = _init(problem, rng) if x0 is None else x0
-    return _run(problem, x0, maxiter, gtol)
+        sigma2 = _float(check_positive(sigma2, "sigma2"), "sigma2")
+    _check_choice(encoder, "encoder", ("diagonal", "full"))
+    _check_random_state(random_state)
+    maxiter = _check_count(maxiter, "maxiter")
+    gtol = _check_tol(gtol, "gtol")
+    problem = FullProblem(lam, k, objective, alpha, beta, sigma2, encoder)
+    if x0 is None:
+        x0 = _starts(problem, "full", [_seed_sequence(random_state)])[0]
+    x, f, g, nit, code = _lbfgs_scipy(lambda v: tuple(-a for a in problem.value_grad(v)),
+                                np.asarray(x0, float), maxiter, gtol)
+    p = problem.unpack(x[None, :])
+    grad_norm = float(np.max(np.abs(g)))
+    return FitResult(W=p["W"][0], b=p["b"][0], sigma2=float(p["s2"][0]),
+                     V=p["V"][0] if "V" in p else np.zeros((k, lam.size)),
+                     c=p["c"][0] if "c" in p else np.zeros(k),
+                     D=p["D"][0] if "D" in p else np.ones(k), value=float(-f),
+                     grad_norm=grad_norm, n_iter=nit, success=code in (1, 2))
 
 
-def _check_k(k, n):
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n:
-        raise ValueError(f"`k` must be an integer in [1, n={n}], got {k!r}")
-    return int(k)
-
+# ---- basin maps ---------------------------------------------------------------------------------
 
 def _support(W, tol=1e-5):
     """Eigen-directions carried by W: rows whose energy exceeds tol times the largest."""
@@ -313,12 +432,36 @@ def _support(W, tol=1e-5):
     return tuple(int(j) for j in np.flatnonzero(energy > tol * energy.max()))
 
 
+def _label(pt):
+    kind = "" if pt.orthogonal else " non-orthogonal"
+    return f"subset={tuple(int(j) for j in pt.subset)}{kind} {pt.kind}"
+
+
+def _match(value, W, points, vtol):
+    """The stationary point a run reached: value within vtol (relative), support preferred."""
+    support = _support(W)
+    best = None
+    for pt in points:
+        if abs(pt.value - value) <= vtol * (1.0 + abs(pt.value)):
+            used = tuple(sorted(int(j) for j in pt.subset))
+            if used == support or best is None:
+                best = pt
+                if used == support:
+                    break
+    return best
+
+
 @dataclass
 class BasinMap:
     """Which stationary point each of ``n_runs`` random starts reached, for each parameter.
 
     ``counts[i]`` maps a label ``"subset=(0, 1, 2) maximum"`` (or ``"unmatched"``) to the
     number of runs at ``params[i]``; ``fractions`` the same divided by ``n_runs``.
+    ``runs[i]`` lists one record per run: ``value``, ``support``, ``label``, ``grad_norm``,
+    ``sigma2``, ``n_iter``, ``status`` (why it stopped: ``'gtol'`` gradient criterion,
+    ``'ftol'`` no decrease left at working precision, ``'line_search'`` no acceptable step,
+    ``'maxiter'``), ``converged`` (``'gtol'`` or ``'ftol'``) and ``near_saddle`` (the run ended
+    at, or stalled next to, a saddle of the atlas: matched to a point of kind ``'saddle'``).
     """
 
     objective: str
@@ -327,122 +470,169 @@ class BasinMap:
     n_runs: int
     counts: list = field(default_factory=list)
     runs: list = field(default_factory=list)
+    mode: str = "profiled"
+    method: str = "batched"
 
     @property
     def fractions(self):
         return [{key: v / self.n_runs for key, v in c.items()} for c in self.counts]
 
+    @property
+    def n_converged(self):
+        """Runs that converged (status ``'gtol'`` or ``'ftol'``), per parameter value."""
+        return [sum(r["converged"] for r in runs) for runs in self.runs]
 
-def _match(result, points, vtol):
-    support = _support(result.W)
-    best = None
-    for pt in points:
-        if abs(pt.value - result.value) <= vtol * (1.0 + abs(pt.value)):
-            used = tuple(sorted(int(j) for j in pt.subset))
-            if used == support or best is None:
-                best = pt
-                if used == support:
-                    break
-    if best is None:
-        return "unmatched"
-    kind = "" if best.orthogonal else " non-orthogonal"
-    return f"subset={tuple(int(j) for j in best.subset)}{kind} {best.kind}"
+    @property
+    def n_near_saddle(self):
+        """Runs that ended at or stalled next to a saddle, per parameter value."""
+        return [sum(r["near_saddle"] for r in runs) for runs in self.runs]
 
-
-def _pool(n_jobs):
-    """Worker processes started fresh ("spawn") with single-threaded BLAS: the matrices are
-    tiny, and threaded BLAS in several processes on few cores only fights for them."""
-    import multiprocessing
-    import os
-    from concurrent.futures import ProcessPoolExecutor
-
-    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-    saved = {v: os.environ.get(v) for v in names}
-    os.environ.update({v: "1" for v in names})
-    try:
-        pool = ProcessPoolExecutor(max_workers=n_jobs,
-                                   mp_context=multiprocessing.get_context("spawn"))
-        pool.submit(int, 0).result()                    # start the workers under this env
-        for _ in range(n_jobs - 1):
-            pool.submit(int, 0)
-    finally:
-        for v, old in saved.items():
-            if old is None:
-                os.environ.pop(v, None)
-            else:
-                os.environ[v] = old
-    return pool
+    @property
+    def iterations(self):
+        """(min, median, max) of the iteration counts, per parameter value."""
+        out = []
+        for runs in self.runs:
+            it = np.array([r["n_iter"] for r in runs])
+            out.append((int(it.min()), float(np.median(it)), int(it.max())))
+        return out
 
 
-def _one_run(job):
-    lam, k, objective, sigma2, encoder, kw, seed = job
-    res = fit_population(lam, k, objective, sigma2=sigma2, encoder=encoder,
-                         random_state=np.random.default_rng(seed), **kw)
-    return res
+def _basin_runs(lam, k, objective, param, name, sigma2, encoder, seeds, vtol, mode, method,
+                maxiter, gtol, x0=None):
+    """Counts and run records for one parameter value (the unit of work of a basin map).
+
+    ``x0`` (packed starts, B rows) replaces the seeded starts when given (tests)."""
+    from .optima import stationary_points
+
+    kw = {name: param} if name != "none" else {}
+    alpha, beta = _check_objective(objective, kw.get("alpha"), kw.get("beta"))
+    problem = _problem(mode, lam, k, objective, alpha, beta, sigma2, encoder)
+    x0 = _starts(problem, mode, seeds) if x0 is None else x0
+    x, value, g, n_iter, status = _ascend(problem, x0, method, maxiter, gtol)
+    if mode == "profiled":
+        W, s2 = problem.unpack(x)
+    else:
+        p = problem.unpack(x)
+        W, s2 = p["W"], p["s2"]
+    # The orthogonal points first (closed forms, cheap); the non-orthogonal family (built and
+    # classified by finite differences, costly) only when a run is left without a point of its
+    # own support among them.
+    atlas = {"sigma2": sigma2, "encoder": encoder, "max_points": 2000, **kw}
+    pts = stationary_points(lam, k, objective, nonorthogonal=False, **atlas).points
+    found = [_match(value[i], W[i], pts, vtol) for i in range(x.shape[0])]
+    if any(pt is None or tuple(sorted(pt.subset)) != _support(W[i])
+           for i, pt in enumerate(found)):
+        pts = stationary_points(lam, k, objective, **atlas).points
+        found = [_match(value[i], W[i], pts, vtol) for i in range(x.shape[0])]
+    counts, runs = {}, []
+    for i, pt in enumerate(found):
+        label = "unmatched" if pt is None else _label(pt)
+        counts[label] = counts.get(label, 0) + 1
+        runs.append({"value": float(value[i]), "support": _support(W[i]), "label": label,
+                     "grad_norm": float(np.max(np.abs(g[i]))), "sigma2": float(s2[i]),
+                     "n_iter": int(n_iter[i]), "status": _STATUS[int(status[i])],
+                     "converged": bool(status[i] in (1, 2)),
+                     "near_saddle": pt is not None and pt.kind == "saddle"})
+    return dict(sorted(counts.items())), runs
 
 
 def basin_map(lam, k, objective="relbo", params=(1.0,), n_runs=50, sigma2=None,
-              encoder="diagonal", random_state=0, progress=False, vtol=1e-6, n_jobs=1):
-    r"""Basins of attraction of L-BFGS on the full objective, as fractions per parameter value.
+              encoder="diagonal", random_state=0, progress=False, vtol=1e-6, n_jobs=1, *,
+              mode="profiled", method="batched", maxiter=20000, gtol=1e-10, blas_threads=None):
+    r"""Basins of attraction of gradient ascent, as fractions of random starts per parameter.
+
+    Each start is advanced to convergence and labelled by the stationary point
+    (:func:`gaussrelbo.optima.stationary_points`) it reached.
 
     Parameters
     ----------
-    lam, k, objective, sigma2, encoder
-        As in :func:`fit_population`.
-    params : sequence of float
-        Values of alpha (``"relbo"``) or beta (``"beta_elbo"``); ignored otherwise (one entry).
-    n_runs : int
-        Random starts per parameter value (seeded from ``random_state``: reproducible).
-    progress : bool
+    lam : array_like, shape (n,)
+        Data covariance eigenvalues, descending (the problem is posed in their eigenbasis).
+    k : int
+        Latent dimension.
+    objective : {'relbo', 'elbo', 'loglik', 'beta_elbo'}, default 'relbo'
+    params : sequence of float, default (1.0,)
+        Values of alpha (``'relbo'``) or beta (``'beta_elbo'``); ignored otherwise (one entry).
+    n_runs : int, default 50
+        Random starts per parameter value (seeded from ``random_state``: reproducible, and the
+        same starts for both methods).
+    sigma2 : float or None
+        Fixed decoder noise, or ``None`` to learn it.
+    encoder : {'diagonal', 'full'}, default 'diagonal'
+    random_state : None, int, numpy Generator or SeedSequence, default 0
+    progress : bool, default False
         Print a progress line to stderr.
-    n_jobs : int
-        Worker processes (the result does not depend on it: each run has its own seed).
-    vtol : float
+    vtol : float, default 1e-6
         Relative value tolerance for matching a run to a stationary point; the run's support
         (eigen-directions its W uses) must equal the point's subset when several match.
+    n_jobs : int, default 1
+        Parameter values computed in parallel worker processes (dask's process scheduler; needs
+        the ``sweep`` extra).  The result does not depend on it.
+    mode : {'profiled', 'full'}, default 'profiled'
+        Ascent on :math:`(W, \sigma^2)` with the encoder at its closed-form optimum, or on every
+        parameter of the model.
+    method : {'batched', 'per_start'}, default 'batched'
+        All starts advanced together (vectorised L-BFGS), or scipy's L-BFGS-B one start at a
+        time (the reference).
+    maxiter : int, default 20000
+        Iteration cap per start.
+    gtol : float, default 1e-10
+        A run has converged when its largest gradient entry is at most ``gtol``, or when the
+        objective stops decreasing at working precision (relative change below 1e-15).
+    blas_threads : int, 'all' or None
+        BLAS thread limit during the computation; ``None`` reads the environment variable
+        ``GAUSSRELBO_BLAS_THREADS`` and defaults to 1 (see ``docs/performance.md``).
 
     Returns
     -------
     BasinMap
-    """
-    from .optima import stationary_points
 
+    Examples
+    --------
+    >>> import gaussrelbo as gr
+    >>> bm = gr.basin_map([5.0, 4.0, 3.0, 2.0, 1.2, 0.5], 3, "relbo", params=(0.3,), n_runs=8,
+    ...                   sigma2=0.8)
+    >>> bm.counts, bm.n_converged, bm.n_near_saddle
+    ([{'subset=(0, 1, 2) maximum': 8}], [8], [0])
+    """
     lam = _check_spectrum(lam)
     k = _check_k(k, lam.size)
-    if isinstance(n_runs, bool) or not isinstance(n_runs, (int, np.integer)) or n_runs < 1:
-        raise ValueError(f"`n_runs` must be a positive integer, got {n_runs!r}")
+    if not isinstance(objective, str) or objective not in _OBJECTIVES:
+        raise ValueError(f"`objective` must be one of {_OBJECTIVES}, got {objective!r}")
+    n_runs = _check_count(n_runs, "n_runs")
+    n_jobs = _check_count(n_jobs, "n_jobs")
+    maxiter = _check_count(maxiter, "maxiter")
+    gtol = _check_tol(gtol, "gtol")
+    vtol = _check_tol(vtol, "vtol")
+    mode = _check_choice(mode, "mode", _MODES)
+    method = _check_choice(method, "method", _METHODS)
+    _check_choice(encoder, "encoder", ("diagonal", "full"))
+    if sigma2 is not None:
+        sigma2 = _float(check_positive(sigma2, "sigma2"), "sigma2")
+    _check_random_state(random_state)
+    limit = check_blas_threads(blas_threads)
     name = {"relbo": "alpha", "beta_elbo": "beta"}.get(objective, "none")
-    params = list(params) if name != "none" else [None]
-    out = BasinMap(objective, name, params, int(n_runs))
-    seeds = np.random.SeedSequence(random_state).spawn(len(params))
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
-        raise ValueError(f"`n_jobs` must be a positive integer, got {n_jobs!r}")
-    total, done = len(params) * n_runs, 0
-    pool = None
-    if n_jobs > 1:
-        pool = _pool(int(n_jobs))
-    try:
-        for param, seed in zip(params, seeds):
-            kw = {name: param} if name != "none" else {}
-            pts = stationary_points(lam, k, objective, sigma2=sigma2, encoder=encoder,
-                                    max_points=2000, **kw).points
-            jobs = [(lam, k, objective, sigma2, encoder, kw, s) for s in seed.spawn(n_runs)]
-            results = pool.map(_one_run, jobs) if pool else map(_one_run, jobs)
-            counts, runs = {}, []
-            for res in results:
-                label = _match(res, pts, vtol)
-                counts[label] = counts.get(label, 0) + 1
-                runs.append({"value": res.value, "support": _support(res.W), "label": label,
-                             "grad_norm": res.grad_norm, "sigma2": res.sigma2})
-                done += 1
+    params = _check_params(params, name) if name != "none" else [None]
+    out = BasinMap(objective, name, params, n_runs, mode=mode, method=method)
+    seeds = _seed_sequence(random_state).spawn(len(params))
+    jobs = [(lam, k, objective, param, name, sigma2, encoder, seed.spawn(n_runs), vtol, mode,
+             method, maxiter, gtol) for param, seed in zip(params, seeds)]
+    with blas_limit(limit):
+        if n_jobs > 1 and len(jobs) > 1:
+            import dask
+
+            tasks = [dask.delayed(_basin_runs)(*job) for job in jobs]
+            results = dask.compute(*tasks, scheduler="processes", num_workers=n_jobs)
+        else:
+            results = []
+            for i, job in enumerate(jobs):
+                results.append(_basin_runs(*job))
                 if progress:
-                    print(f"\rbasins: {done}/{total} runs", end="", file=sys.stderr,
-                          flush=True)
-            out.counts.append(dict(sorted(counts.items())))
-            out.runs.append(runs)
-    finally:
-        if pool is not None:
-            pool.shutdown()
-    if progress:
-        print(file=sys.stderr)
+                    print(f"\rbasins: {i + 1}/{len(jobs)} parameter values "
+                          f"({(i + 1) * n_runs} runs)", end="", file=sys.stderr, flush=True)
+            if progress:
+                print(file=sys.stderr)
+    for counts, runs in results:
+        out.counts.append(counts)
+        out.runs.append(runs)
     return out

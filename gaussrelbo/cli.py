@@ -20,7 +20,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser():
     from . import __version__
-    from . import _cli_optima, _cli_report
+    from . import _cli_optima, _cli_report, _cli_sweep
 
     parser = _Parser(prog="gaussrelbo", description="Exact RELBO / ELBO / beta-ELBO analysis of "
                      "linear-Gaussian VAEs.")
@@ -28,6 +28,7 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _cli_report.register(sub)
     _cli_optima.register(sub)
+    _cli_sweep.register(sub)
     return parser
 
 

@@ -320,6 +320,13 @@ def profiled_value_grad(W, sigma2, lam, objective="relbo", alpha=None, beta=None
     >>> bool(np.max(np.abs(gW)) < 1e-14), bool(abs(gs) > 0.1)    # sigma2 = 0.8 is not optimal
     (True, True)
     """
+    W = as_float_array(W, "W")
+    if W.ndim > 2:                 # batched: W (..., n, k), sigma2 scalar or (...); arrays out
+        s2 = np.broadcast_to(check_positive(sigma2 if sigma2 is not None else np.nan, "sigma2"),
+                             W.shape[:-2])
+        sp = _decoder_problem(W.reshape(-1, *W.shape[-2:])[0], 1.0, lam, objective, alpha,
+                              beta, encoder)[1]
+        return _value_grad(sp, W, s2)
     W, sp = _decoder_problem(W, sigma2, lam, objective, alpha, beta, encoder)
     f, gW, gs = _value_grad(sp, W, sp.sigma2)
     return float(f), gW, float(gs)

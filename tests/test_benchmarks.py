@@ -10,7 +10,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = ["relbo_vs_mc_speedup", "batched_throughput", "relbo_vs_floor_ratio",
         "generated_vs_runtime_lambdify", "atlas_seconds", "basins_seconds", "report_seconds",
-        "derive_seconds", "accuracy", "peak_rss_mb"]
+        "derive_seconds", "accuracy", "peak_rss_mb", "basins_batched_vs_per_start",
+        "basins_200_seconds", "single_call_vs_numpy_floor", "single_call_vs_naive",
+        "threads_1_vs_2", "sweep_configs_per_second", "local_cluster_1_to_2_workers"]
 
 
 def _leaves(obj):
@@ -40,3 +42,6 @@ def test_quick_run_writes_every_key(tmp_path):
     assert 0.0 <= res["accuracy"] < 1e-6
     for key in KEYS:
         assert key in proc.stdout
+    # the basin benchmark compares destinations run by run: the methods agreed on every start
+    basins = details["basins_batched_vs_per_start"]
+    assert set(basins["disagreements"].values()) == {0}

@@ -1,4 +1,4 @@
-"""Optimal encoders for a fixed decoder (DESIGN §6)."""
+"""Optimal encoders for a fixed decoder (Theory §6)."""
 
 import numpy as np
 

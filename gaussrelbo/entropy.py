@@ -1,4 +1,4 @@
-"""Shannon and Renyi entropies of multivariate Gaussians (DESIGN §2)."""
+"""Shannon and Renyi entropies of multivariate Gaussians (Theory §2)."""
 
 import numpy as np
 
@@ -72,7 +72,7 @@ def renyi_entropy(cov, alpha):
 
     from :math:`\int \mathcal N^\alpha = (2\pi)^{k(1-\alpha)/2}\det\Sigma^{(1-\alpha)/2}
     \alpha^{-k/2}`.  :math:`\ell` is evaluated without cancellation near :math:`\alpha=1`
-    (DESIGN §2).  Derived in ``derivations/renyi_entropy.py``.
+    (Theory §2).  Derived in ``derivations/renyi_entropy.py``.
 
     Examples
     --------

@@ -2,7 +2,7 @@ r"""A scikit-learn estimator: fit a linear VAE by the RELBO, the ELBO or the bet
 
 Requires the optional extra ``pip install 'gaussrelbo[sklearn]'``.  Like
 :class:`sklearn.decomposition.PCA`, the model is fitted to the sample covariance with ``ddof=1``
-and scored by a plain per-sample average (DESIGN §7), so with ``objective="elbo"`` (or
+and scored by a plain per-sample average (Theory §7), so with ``objective="elbo"`` (or
 ``"relbo"``, any alpha) the fitted decoder spans PCA's components, ``noise_variance_`` equals
 PCA's and ``get_covariance()`` equals PCA's.
 """
@@ -30,7 +30,7 @@ _OBJECTIVES = ("relbo", "elbo", "beta_elbo")
 
 
 def _beta_learned(lam, k, beta):
-    """Global beta-ELBO optimum over r active dimensions with learned sigma2 (DESIGN §9):
+    """Global beta-ELBO optimum over r active dimensions with learned sigma2 (Theory §9):
     every self-consistent fixed point sigma2 = sum_{j not in A} lam_j / (n - beta r) over the
     top-r sets A, the best by value.  Returns (w2, sigma2)."""
     n = lam.size
@@ -72,7 +72,7 @@ class LinearVAE(TransformerMixin, BaseEstimator):
     sigma2 : float or None
         Fixed decoder noise variance, or ``None`` to learn it.
     solver : {"auto", "closed_form", "lbfgs"}
-        ``"auto"`` is the closed form (DESIGN §7, §9), which exists for every objective here;
+        ``"auto"`` is the closed form (Theory §7, §9), which exists for every objective here;
         ``"lbfgs"`` runs gradient ascent on all parameters from a random start.
     random_state : int, Generator or None
         Seed of the L-BFGS start.
@@ -180,7 +180,7 @@ class LinearVAE(TransformerMixin, BaseEstimator):
             elif self.objective == "beta_elbo":
                 w2, s2 = _beta_learned(lam, k, self.beta)
             else:
-                s2 = float(lam[k:].sum() / (n - k))                  # DESIGN §7
+                s2 = float(lam[k:].sum() / (n - k))                  # Theory §7
                 if s2 <= 0:
                     raise ValueError("the discarded variance is zero, so sigma2 cannot be "
                                      "learned; set `sigma2` or lower `n_components`")

@@ -118,7 +118,7 @@ def _rotate(W, theta):
 
 def _axis_decoder(lam, k, sigma2, gamma):
     """The axis-aligned optimum: column j on eigen-direction j with squared norm
-    ``max(lam_j - gamma sigma2, 0)`` (DESIGN §7, §9), taken from the optima atlas."""
+    ``max(lam_j - gamma sigma2, 0)`` (Theory §7, §9), taken from the optima atlas."""
     from .optima import global_maximum
 
     if gamma == 1.0:
@@ -136,7 +136,7 @@ def fig_rotation(lam=None, k=3, sigma2=0.8, alphas=(0.25, 1.0, 4.0), betas=(0.5,
     :math:`W R(\theta)`, and the objective is re-evaluated (matrix closed forms of
     :mod:`gaussrelbo.objectives`) with the optimal *diagonal* encoder of the rotated decoder
     (:func:`~gaussrelbo.optimal_encoder`).  Plotted: objective minus its value at
-    :math:`\theta = 0`.  DESIGN §8c: the RELBO's curvature at 0 is
+    :math:`\theta = 0`.  Theory §8(c): the RELBO's curvature at 0 is
     :math:`-(m_1 - m_2)^2/(\alpha m_1 m_2)`, :math:`m_j = \|w_j\|^2 + \sigma^2` (stiffness
     :math:`\propto 1/\alpha`), drawn dotted; the pPCA log-likelihood is flat.  A third panel
     shows that stiffness, measured by a five-point finite difference of the objective, against
@@ -200,7 +200,7 @@ def fig_rotation(lam=None, k=3, sigma2=0.8, alphas=(0.25, 1.0, 4.0), betas=(0.5,
     ll = curve(thetas, 1.0, "loglik", 1.0)
     axr.plot(thetas, ll, "k--", lw=1.2, label=r"pPCA log-likelihood $\log p(x)$")
     numbers["loglik"] = ll.tolist()
-    # DESIGN §8c second-order prediction, dotted, near theta = 0
+    # Theory §8(c) second-order prediction, dotted, near theta = 0
     axr.set_ylim(*axr.get_ylim())
     near = thetas[np.abs(thetas) <= 0.3]
     for i, a in enumerate(alphas):
@@ -208,7 +208,7 @@ def fig_rotation(lam=None, k=3, sigma2=0.8, alphas=(0.25, 1.0, 4.0), betas=(0.5,
         c2 = float(rotation_stiffness(point, a)[0, 1])
         numbers["predicted_relbo_curvature"][f"{a:g}"] = c2
         axr.plot(near, 0.5 * c2 * near**2, ":", color=f"C{i}", lw=2.0,
-                 label=r"$\frac{1}{2}\,\theta^2\,d^2F/d\theta^2$ (DESIGN §8c)" if i == 0
+                 label=r"$\frac{1}{2}\,\theta^2\,d^2F/d\theta^2$ (Theory §8(c))" if i == 0
                  else None)
     for b in betas:
         y = curve(thetas, b, "beta_elbo", b)
@@ -228,7 +228,7 @@ def fig_rotation(lam=None, k=3, sigma2=0.8, alphas=(0.25, 1.0, 4.0), betas=(0.5,
     live = [float(b) for b in 1.0 / grid if lam[1] > b * sigma2]   # columns 1, 2 active
     fd_b = [curvature(b, "beta_elbo", b) for b in live]
     axs.loglog(grid, -np.array(pred), "k-", lw=1.2,
-               label=r"RELBO, DESIGN §8c: $(m_1-m_2)^2/(\alpha m_1 m_2)$")
+               label=r"RELBO, Theory §8(c): $(m_1-m_2)^2/(\alpha m_1 m_2)$")
     axs.loglog(grid, -np.array(fd_a), "o", color="C0", mfc="none", ms=7,
                label="RELBO, finite difference of the objective")
     axs.loglog(1.0 / np.array(live), -np.array(fd_b), "x", color="C3", ms=6,
@@ -245,7 +245,7 @@ def fig_rotation(lam=None, k=3, sigma2=0.8, alphas=(0.25, 1.0, 4.0), betas=(0.5,
     caption = ("F3. Rotating two latent columns away from the optimum (optimal diagonal encoder "
                "re-fitted at every angle) costs the RELBO (m1 - m2)^2/(alpha m1 m2) theta^2/2 nats "
                "to second order (dotted, |theta| <= 0.3; m_j = lambda_j at the optimum): the "
-               "stiffness falls as 1/alpha (right: finite differences on the DESIGN §8c line), "
+               "stiffness falls as 1/alpha (right: finite differences on the Theory §8(c) line), "
                "while the pPCA log-likelihood is exactly flat. The beta-ELBO is curved the same "
                "way with beta in place of 1/alpha, so its stiffness grows with beta. At "
                "theta = +-pi/2 the columns are swapped and every value returns.")
@@ -318,8 +318,8 @@ def fig_collapse(lam=None, sigma2=None, k=None, betas=None, alphas=None):
     (:func:`~gaussrelbo.optima.global_maximum`, optimal diagonal encoder) of the beta-ELBO
     against :math:`\beta` at fixed :math:`\sigma^2`; of the ELBO (beta = 1) and of the RELBO
     against the noise level :math:`\sigma^2/\lambda_1`; and of the RELBO against
-    :math:`\alpha`.  DESIGN §9: dimension j collapses iff :math:`\lambda_j \le \beta\sigma^2`;
-    the RELBO's optimum is the pPCA maximum-likelihood point for every alpha (DESIGN §7), so it
+    :math:`\alpha`.  Theory §9: dimension j collapses iff :math:`\lambda_j \le \beta\sigma^2`;
+    the RELBO's optimum is the pPCA maximum-likelihood point for every alpha (Theory §7), so it
     keeps every dimension with :math:`\lambda_j > \sigma^2` whatever alpha.
 
     Parameters
@@ -427,7 +427,7 @@ def fig_rate_distortion(lam=None, k=3, sigma2=0.8, betas=None, alphas=None):
     optimum, b at the data mean, optimal diagonal encoder), scored by :func:`~gaussrelbo.rate`
     and :func:`~gaussrelbo.distortion`.  The RELBO's decoder is the maximum-likelihood one for
     every alpha and its value is the maximum log-likelihood, but its encoder variance
-    :math:`\sigma^2/(\alpha\lambda_j)` moves the rate/distortion split (DESIGN §10); the
+    :math:`\sigma^2/(\alpha\lambda_j)` moves the rate/distortion split (Theory §10); the
     dashed line :math:`D + R = -\log p_{ML}` is the ELBO bound that no point crosses.
 
     Parameters

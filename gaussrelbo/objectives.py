@@ -1,4 +1,4 @@
-r"""Closed forms of the objectives of a linear-Gaussian VAE (DESIGN §3–§5, §11).
+r"""Closed forms of the objectives of a linear-Gaussian VAE (Theory §3–§5, §11).
 
 Every objective takes ``(model, data, ...)``.  ``data`` is either
 
@@ -159,7 +159,7 @@ def _out(value, shape):
 # ---- building blocks ---------------------------------------------------------------------------
 
 def _distortion(model, p):
-    r"""-E log p(x|z) (DESIGN §4, §5), from the shared projections ``p``."""
+    r"""-E log p(x|z) (Theory §4, §5), from the shared projections ``p``."""
     m, W, sigma2 = model, model.W, np.asarray(model.sigma2)
     _, s, R = m.svd
     a_c, a_s = p.a
@@ -179,13 +179,13 @@ def _distortion(model, p):
 
 
 def _rate(model, p):
-    r"""E KL(q(z|x) || p(z)) (DESIGN §4, §5)."""
+    r"""E KL(q(z|x) || p(z)) (Theory §4, §5)."""
     m = model
     return 0.5 * (m.trace_D + _Data.mean_sq(*p.enc) - m.k - m.logdet_D)
 
 
 def _log_evidence(model, p):
-    r"""E log p(x), p(x) = N(b, WW^T + sigma^2 I) through the SVD of W (DESIGN §5)."""
+    r"""E log p(x), p(x) = N(b, WW^T + sigma^2 I) through the SVD of W (Theory §5)."""
     m = model
     s = m.svd[1]
     sigma2 = np.asarray(m.sigma2)
@@ -248,7 +248,7 @@ def distortion(model, data):
     .. math:: \mathrm{Dist} = \tfrac n2\log(2\pi\sigma^2) + \frac{1}{2\sigma^2}\big[
               \|x - b - W(Vx+c)\|^2 + \mathrm{tr}(WDW^T)\big],
 
-    averaged over the data (DESIGN §4, §5).  Derived in ``derivations/closed_forms.py``.
+    averaged over the data (Theory §4, §5).  Derived in ``derivations/closed_forms.py``.
 
     Examples
     --------
@@ -271,7 +271,7 @@ def rate(model, data):
     -----
     .. math:: R = \tfrac12\big[\mathrm{tr}D + \|Vx+c\|^2 - k - \log\det D\big]
 
-    averaged over the data (DESIGN §4, §5).  Parameters and returns as :func:`distortion`.
+    averaged over the data (Theory §4, §5).  Parameters and returns as :func:`distortion`.
 
     Examples
     --------
@@ -297,7 +297,7 @@ def log_evidence(model, data):
     Uses the SVD :math:`W = U\,\mathrm{diag}(s)R^T`: :math:`\log\det C = n\log\sigma^2 +
     \sum_i \operatorname{log1p}(s_i^2/\sigma^2)` and
     :math:`(x-b)^TC^{-1}(x-b) = \sum_i (u_i^T(x-b))^2/(s_i^2+\sigma^2) +
-    \|(I-UU^T)(x-b)\|^2/\sigma^2`.  Population form DESIGN §5.
+    \|(I-UU^T)(x-b)\|^2/\sigma^2`.  Population form Theory §5.
 
     Examples
     --------
@@ -362,7 +362,7 @@ def renyi_term(model, data, alpha):
     .. math:: H(q) - H_\alpha(p(z|x)) = \tfrac12\log\det D + \tfrac k2\,(1-\ell(\alpha))
               - \tfrac12\sum_i \log\frac{\sigma^2}{s_i^2+\sigma^2}
 
-    with :math:`s_i` the singular values of W (DESIGN §3).  This function is the one place the
+    with :math:`s_i` the singular values of W (Theory §3).  This function is the one place the
     Renyi term is defined; a variant can be added beside it.
     """
     alpha = check_alpha(alpha)
@@ -393,7 +393,7 @@ def relbo(model, data, alpha):
 
     Notes
     -----
-    Reconstructed from first principles (DESIGN §0, §3): the seed paper's full text was not
+    Reconstructed from first principles (Theory §0, §3): the seed paper's full text was not
     available.  Derived in ``derivations/relbo_identity.py`` and ``derivations/closed_forms.py``.
 
     Examples
@@ -485,7 +485,7 @@ def vr_bound(model, data, alpha):
     .. math:: D_\alpha = \frac\alpha2\sum_i\frac{E\,\tilde\delta_i^2}{\mu_i(1+ty_i)}
               - \frac12\sum_i\Big[\frac{\operatorname{log1p}(t y_i)}{t} - \log\mu_i\Big],
 
-    :math:`\tilde\delta = Q^TL_1^{-1}\delta`, which is the closed form of DESIGN §11 with its
+    :math:`\tilde\delta = Q^TL_1^{-1}\delta`, which is the closed form of Theory §11 with its
     removable singularity at :math:`\alpha = 1` taken out.
 
     References

@@ -10,7 +10,7 @@ from .objectives import (beta_elbo, distortion, elbo, log_evidence, rate, relbo,
 __all__ = ["DEFAULT_SPECTRUM", "FIGURES", "alpha_limit_table", "build_report", "default_problem",
            "objectives_table", "optima_table", "problem_for", "report_settings", "write_report"]
 
-#: The synthetic spectrum of DESIGN §8 (n = 6), used with k = 3 and sigma2 = 0.8.
+#: The synthetic spectrum of Theory §8 (n = 6), used with k = 3 and sigma2 = 0.8.
 DEFAULT_SPECTRUM = (5.0, 4.0, 3.0, 2.0, 1.2, 0.5)
 
 
@@ -43,7 +43,7 @@ def objectives_table(model, data, alphas=(0.25, 0.5, 1.0, 2.0, 4.0), betas=(0.5,
 
 
 def alpha_limit_table(model, data, deltas=tuple(10.0 ** -np.arange(1, 13))):
-    r"""RELBO_{1+-delta} - ELBO and its remainder after the first-order term (DESIGN §3).
+    r"""RELBO_{1+-delta} - ELBO and its remainder after the first-order term (Theory §3).
 
     ``RELBO_alpha = ELBO + (alpha - 1)(H(p(z|x)) - H(q)) + O((alpha - 1)^2)``: the first column
     divided by delta tends to the coefficient, the remainder divided by delta^2 stays bounded.

@@ -1,4 +1,4 @@
-r"""Objectives of axis-aligned models through the generated per-dimension kernels (DESIGN §10).
+r"""Objectives of axis-aligned models through the generated per-dimension kernels (Theory §10).
 
 When the decoder's columns lie along eigenvectors of the data covariance (column i on eigen-direction
 ``used[i]`` with norm ``w[i]``), b is the data mean and the encoder is diagonal and aligned
@@ -121,7 +121,7 @@ def profiled_objective(lam, w2, sigma2, objective="relbo", alpha=None, beta=None
 
     For the RELBO (every alpha), the ELBO and the log-likelihood this is the pPCA log-likelihood
     :math:`\sum_i f_{LL}(\lambda_{I(i)}, w_i) + \sum_{j\ \mathrm{unused}} u(\lambda_j)`
-    (DESIGN §10); for the beta-ELBO, :math:`f^*_\beta` per dimension.
+    (Theory §10); for the beta-ELBO, :math:`f^*_\beta` per dimension.
 
     Parameters
     ----------

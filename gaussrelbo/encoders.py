@@ -17,7 +17,7 @@ def optimal_encoder(model, objective="relbo", alpha=None, beta=None, diagonal=Tr
     ----------
     model : LinearGaussianVAE
         Its decoder ``(W, b, sigma2)`` is kept; its encoder is replaced.
-    objective : {"relbo", "elbo", "beta_elbo"}
+    objective : {'relbo', 'elbo', 'beta_elbo'}, default 'relbo'
     alpha : float, optional
         Renyi order for ``"relbo"`` (required there).
     beta : float, optional

@@ -64,6 +64,7 @@ def renyi_entropy(cov, alpha):
     Returns
     -------
     h : ndarray, shape broadcast(..., alpha)
+        :math:`\tfrac12\log\det(2\pi\Sigma) + \tfrac k2\,\ell(\alpha)` (nats).
 
     Notes
     -----

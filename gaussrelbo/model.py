@@ -33,7 +33,7 @@ class LinearGaussianVAE:
         Encoder bias.
     D : array_like, shape (..., k) or (..., k, k)
         Encoder covariance: its diagonal, or a full symmetric positive definite matrix.
-    encoder_cov : {None, "diag", "full"}
+    encoder_cov : {None, 'diag', 'full'}, default None
         How to read ``D``.  ``None`` infers it: a 1-D ``D`` is diagonal, a ``D`` whose last two
         dimensions are ``(k, k)`` is full, anything else of last dimension ``k`` is a batch of
         diagonals.
@@ -199,6 +199,7 @@ class DataMoments:
     Parameters
     ----------
     mean : array_like, shape (..., n)
+        Data mean.
     cov : array_like, shape (..., n, n)
         Symmetric positive semi-definite.
 

@@ -502,6 +502,7 @@ def mc_renyi_entropy(mean, cov, alpha, n_samples=100_000, random_state=None):
     Parameters
     ----------
     mean : array_like, shape (k,)
+        Mean of the Gaussian (unbatched).
     cov : array_like, shape (k, k)
         Symmetric positive definite.
     alpha : float
@@ -509,6 +510,7 @@ def mc_renyi_entropy(mean, cov, alpha, n_samples=100_000, random_state=None):
     n_samples : int
         Number of draws (>= 2).
     random_state : None, int or numpy.random.Generator
+        Seed or generator; the same seed gives the same estimate.
 
     Returns
     -------

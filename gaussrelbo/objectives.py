@@ -235,8 +235,9 @@ def distortion(model, data):
     Parameters
     ----------
     model : LinearGaussianVAE
+        Decoder and encoder (batch dimensions lead and broadcast against the data).
     data : DataMoments or array_like, shape (..., n)
-        Population moments, or data points.
+        Population moments (mean and covariance), or data points.
 
     Returns
     -------
@@ -267,11 +268,24 @@ def distortion(model, data):
 def rate(model, data):
     r"""Expected :math:`\mathrm{KL}(q(z|x)\,\|\,p(z))`, the rate of Alemi et al. (nats).
 
+    Parameters
+    ----------
+    model : LinearGaussianVAE
+        Decoder and encoder (batch dimensions lead and broadcast against the data).
+    data : DataMoments or array_like, shape (..., n)
+        Population moments (mean and covariance), or data points.
+
+    Returns
+    -------
+    ndarray or numpy scalar
+        The rate, in nats: the population value (``DataMoments``) or one value per data
+        point, shaped like the broadcast batch.
+
     Notes
     -----
     .. math:: R = \tfrac12\big[\mathrm{tr}D + \|Vx+c\|^2 - k - \log\det D\big]
 
-    averaged over the data (Theory §4, §5).  Parameters and returns as :func:`distortion`.
+    averaged over the data (Theory §4, §5).
 
     Examples
     --------
@@ -291,6 +305,19 @@ def rate(model, data):
 @_chunked
 def log_evidence(model, data):
     r"""Log marginal likelihood :math:`\log p(x)`, :math:`p(x) = \mathcal N(b, WW^T+\sigma^2 I)`.
+
+    Parameters
+    ----------
+    model : LinearGaussianVAE
+        The decoder (the encoder is not used) (batch dimensions lead and broadcast against the data).
+    data : DataMoments or array_like, shape (..., n)
+        Population moments (mean and covariance), or data points.
+
+    Returns
+    -------
+    ndarray or numpy scalar
+        The log-evidence (expected over the data for moments), in nats: the population value (``DataMoments``) or one value per data
+        point, shaped like the broadcast batch.
 
     Notes
     -----
@@ -318,6 +345,19 @@ def log_evidence(model, data):
 def elbo(model, data):
     r"""The evidence lower bound :math:`\mathrm{ELBO} = -\mathrm{Dist} - R` (nats).
 
+    Parameters
+    ----------
+    model : LinearGaussianVAE
+        Decoder and encoder (batch dimensions lead and broadcast against the data).
+    data : DataMoments or array_like, shape (..., n)
+        Population moments (mean and covariance), or data points.
+
+    Returns
+    -------
+    ndarray or numpy scalar
+        The ELBO, in nats: the population value (``DataMoments``) or one value per data
+        point, shaped like the broadcast batch.
+
     Examples
     --------
     >>> import numpy as np, gaussrelbo as gr
@@ -340,6 +380,26 @@ def beta_elbo(model, data, beta):
 
     ``beta = 1`` gives the ELBO; for ``beta < 1`` it is not a lower bound on
     :math:`\log p(x)`.  ``beta`` broadcasts against the batch shape.
+
+    Parameters
+    ----------
+    model : LinearGaussianVAE
+        Decoder and encoder (batch dimensions lead and broadcast against the data).
+    data : DataMoments or array_like, shape (..., n)
+        Population moments (mean and covariance), or data points.
+    beta : float or array_like
+        Weight of the rate, positive; broadcasts against the batch shape.
+
+    Returns
+    -------
+    ndarray or numpy scalar
+        The beta-ELBO, in nats: the population value (``DataMoments``) or one value per data
+        point, shaped like the broadcast batch.
+
+    References
+    ----------
+    I. Higgins et al., "beta-VAE: learning basic visual concepts with a constrained variational
+    framework", ICLR 2017.
     """
     beta = check_beta(beta)
     d = _data(model, data)
@@ -356,6 +416,21 @@ def renyi_term(model, data, alpha):
     model's own posterior (not learned: fixed by W and :math:`\sigma^2`).  It does not depend on
     x; the result is broadcast to the shape of the data.  The RELBO is
     ``elbo + (1 - alpha) / alpha * renyi_term``.
+
+    Parameters
+    ----------
+    model : LinearGaussianVAE
+        Decoder and encoder (batch dimensions lead and broadcast against the data).
+    data : DataMoments or array_like, shape (..., n)
+        Population moments (mean and covariance), or data points.
+    alpha : float or array_like
+        Renyi order, positive; broadcasts against the batch shape.
+
+    Returns
+    -------
+    ndarray or numpy scalar
+        The Renyi term (the same for every x), in nats: the population value (``DataMoments``) or one value per data
+        point, shaped like the broadcast batch.
 
     Notes
     -----
@@ -387,9 +462,17 @@ def relbo(model, data, alpha):
     Parameters
     ----------
     model : LinearGaussianVAE
+        Decoder and encoder (batch dimensions lead and broadcast against the data).
     data : DataMoments or array_like, shape (..., n)
+        Population moments (mean and covariance), or data points.
     alpha : float or array_like
         Renyi order, positive; broadcasts against the batch shape.
+
+    Returns
+    -------
+    ndarray or numpy scalar
+        The RELBO, in nats: the population value (``DataMoments``) or one value per data
+        point, shaped like the broadcast batch.
 
     Notes
     -----
@@ -429,6 +512,15 @@ def relbo_expansion(model, data, alpha):
     \tfrac k2\,g(t)\big]`, :math:`g(t) = (t-\operatorname{log1p}t)/t^2`.  Subtracting two
     computed bounds loses all digits of the difference as :math:`\alpha \to 1`; this does not.
 
+    Parameters
+    ----------
+    model : LinearGaussianVAE
+        Decoder and encoder (batch dimensions lead and broadcast against the data).
+    data : DataMoments or array_like, shape (..., n)
+        Population moments (mean and covariance), or data points.
+    alpha : float or array_like
+        Renyi order, positive; broadcasts against the batch shape.
+
     Returns
     -------
     difference, coefficient, remainder : ndarray or float
@@ -464,7 +556,9 @@ def vr_bound(model, data, alpha):
     Parameters
     ----------
     model : LinearGaussianVAE
+        Decoder and encoder (batch dimensions lead and broadcast against the data).
     data : DataMoments or array_like, shape (..., n)
+        Population moments (mean and covariance), or data points.
     alpha : float or array_like
         Order of the Renyi divergence (Li & Turner's :math:`\alpha`, not the RELBO's), any finite
         real.  ``alpha = 0`` gives :math:`\log p(x)`, ``alpha = 1`` the ELBO.

@@ -67,8 +67,8 @@ def spectral_objective(lam, w, v, d, sigma2, objective="relbo", alpha=None, beta
         Column norms, encoder gains and encoder variances of the k latent dimensions.
     sigma2 : float
         Decoder noise variance.
-    objective : {"loglik", "elbo", "relbo", "beta_elbo"}
-        ``"loglik"`` ignores ``v`` and ``d``.
+    objective : {'relbo', 'loglik', 'elbo', 'beta_elbo'}, default 'relbo'
+        ``'loglik'`` ignores ``v`` and ``d``.
     alpha, beta : float, optional
         Renyi order (``"relbo"``) or rate weight (``"beta_elbo"``).
     used : array_like of int, shape (k,), optional
@@ -77,6 +77,8 @@ def spectral_objective(lam, w, v, d, sigma2, objective="relbo", alpha=None, beta
     Returns
     -------
     float
+        The objective averaged over the data (nats): the sum of the per-dimension terms of the
+        used directions and of every unused direction's term.
 
     Examples
     --------
@@ -126,11 +128,22 @@ def profiled_objective(lam, w2, sigma2, objective="relbo", alpha=None, beta=None
     Parameters
     ----------
     lam : array_like, shape (n,)
+        Eigenvalues of the data covariance.
     w2 : array_like, shape (k,)
         Squared column norms (non-negative).
     sigma2 : float
-    objective, alpha, beta, used
-        As in :func:`spectral_objective`.
+        Decoder noise variance.
+    objective : {'relbo', 'loglik', 'elbo', 'beta_elbo'}, default 'relbo'
+        The RELBO, the ELBO and the log-likelihood share one profile.
+    alpha, beta : float, optional
+        Renyi order (``'relbo'``) or rate weight (``'beta_elbo'``).
+    used : array_like of int, shape (k,), optional
+        Eigen-direction of each latent dimension (default ``0, ..., k-1``).
+
+    Returns
+    -------
+    float
+        The profiled objective (nats).
 
     Examples
     --------

@@ -119,3 +119,45 @@ def test_missing_figure_fails_the_build(built, tmp_path):
     proc = _sphinx(root, tmp_path / "site")
     assert proc.returncode != 0
     assert "F3_rotation.png" in proc.stdout + proc.stderr
+
+
+# ---- the Derivations page is printed from the scripts ------------------------------------------
+
+def _display_blocks(text):
+    return re.findall(r"^\$\$\n(.*?)\n\$\$$", text, flags=re.S | re.M)
+
+
+def test_every_printed_equation_is_the_checked_expression():
+    import sympy as sp
+    from derivations.generate import equations
+
+    derived = 0
+    for topic, eqs in equations().items():
+        for eq in eqs:
+            if eq.checked is None:
+                assert eq.note.startswith("stated"), (topic, eq.name)
+                continue
+            derived += 1
+            diff = eq.difference()
+            if diff.has(sp.Order):
+                diff = diff.removeO()
+            assert sp.simplify(diff) == 0, (topic, eq.name)
+    assert derived >= 25
+
+
+def test_derivations_page_equals_the_scripts_output():
+    from derivations.generate import equations, latex_files
+
+    files = latex_files()
+    for topic, eqs in equations().items():
+        text = (ROOT / "docs" / "derivations" / f"{topic}.md").read_text()
+        assert text == files[f"docs/derivations/{topic}.md"], (
+            f"docs/derivations/{topic}.md is stale: run python -m derivations.generate")
+        assert _display_blocks(text) == [eq.tex for eq in eqs]
+        # the scripts' symbol names (and Python syntax) never reach the equations
+        for block in _display_blocks(text):
+            for raw in (r"\bsigma2\b", r"\\sigma_\{2\}", r"\blam\b", r"\bw2\b", r"\*\*"):
+                assert re.search(raw, block) is None, (topic, raw, block)
+    page = (ROOT / "docs" / "derivations.md").read_text()
+    for topic in equations():
+        assert f"derivations/{topic}.md" in page

@@ -17,7 +17,22 @@ DEFAULT_SPECTRUM = (5.0, 4.0, 3.0, 2.0, 1.2, 0.5)
 
 def default_problem(seed=0):
     """A fixed, deterministic problem: the synthetic spectrum, a seeded non-optimal decoder
-    (k = 3, sigma2 = 0.8) and its optimal diagonal ELBO encoder.  Returns (model, data, text)."""
+    (k = 3, sigma2 = 0.8) and its optimal diagonal ELBO encoder.
+
+    Parameters
+    ----------
+    seed : int, default 0
+        Seed of the random decoder.
+
+    Returns
+    -------
+    model : LinearGaussianVAE
+        The decoder with its optimal diagonal ELBO encoder.
+    data : DataMoments
+        Zero mean, covariance diag(:data:`DEFAULT_SPECTRUM`).
+    text : str
+        One line describing the problem.
+    """
     rng = np.random.default_rng(seed)
     lam = np.asarray(DEFAULT_SPECTRUM)
     n, k, sigma2 = lam.size, 3, 0.8
@@ -33,7 +48,26 @@ def default_problem(seed=0):
 
 def objectives_table(model, data, alphas=(0.25, 0.5, 1.0, 2.0, 4.0), betas=(0.5, 2.0),
                      vr_alphas=(0.0, 0.5, 1.0)):
-    """Population values of every objective, as a list of ``{"objective", "value"}``."""
+    """Population values of every objective.
+
+    Parameters
+    ----------
+    model : LinearGaussianVAE
+        Unbatched model.
+    data : DataMoments or array_like, shape (n,)
+        Population moments or one point.
+    alphas : sequence of float
+        RELBO orders (also used for the Renyi term).
+    betas : sequence of float
+        beta-ELBO rate weights.
+    vr_alphas : sequence of float
+        Orders of Li & Turner's bound (its own parameter, not the RELBO's).
+
+    Returns
+    -------
+    list of dict
+        Rows ``{"objective": name, "value": nats}``.
+    """
     rows = [("log p(x)", log_evidence(model, data)), ("ELBO", elbo(model, data)),
             ("rate R", rate(model, data)), ("distortion D", distortion(model, data))]
     rows += [(f"beta-ELBO beta={b:g}", beta_elbo(model, data, b)) for b in betas]
@@ -48,6 +82,22 @@ def alpha_limit_table(model, data, deltas=tuple(10.0 ** -np.arange(1, 13))):
 
     ``RELBO_alpha = ELBO + (alpha - 1)(H(p(z|x)) - H(q)) + O((alpha - 1)^2)``: the first column
     divided by delta tends to the coefficient, the remainder divided by delta^2 stays bounded.
+
+    Parameters
+    ----------
+    model : LinearGaussianVAE
+        Unbatched model.
+    data : DataMoments or array_like, shape (n,)
+        Population moments or one point.
+    deltas : sequence of float
+        Distances from 1; both ``1 + delta`` and ``1 - delta`` are evaluated.
+
+    Returns
+    -------
+    list of dict
+        Rows with ``delta`` (the signed alpha - 1 evaluated), ``abs_diff``,
+        ``diff_over_delta``, ``abs_remainder``, ``remainder_over_delta2`` and
+        ``first_order_coefficient``.
     """
     rows = []
     for delta in deltas:
@@ -71,8 +121,27 @@ FIGURES = (("F1_alpha_limit", "fig_alpha_limit"), ("F2_bounds_vs_alpha", "fig_bo
 
 
 def report_settings(spectrum="synthetic", k=None, sigma2=None):
-    """Spectrum, k and a fixed sigma2 for the report: k = 3 for n <= 12 else 10 (at most n - 1);
-    sigma2 = the mean of the discarded eigenvalues (the pPCA maximum-likelihood value)."""
+    """Spectrum, k and a fixed sigma2 for the report.
+
+    Parameters
+    ----------
+    spectrum : str or array_like, default 'synthetic'
+        A name or file for :func:`gaussrelbo.datasets.load_spectrum`, or the eigenvalues.
+    k : int, optional
+        Latent dimensions, 1 <= k < n (default: 3 for n <= 12, else 10).
+    sigma2 : float, optional
+        Fixed decoder noise (default: the mean of the discarded eigenvalues, the pPCA
+        maximum-likelihood value).
+
+    Returns
+    -------
+    lam : ndarray, shape (n,)
+        Eigenvalues.
+    k : int
+        Latent dimensions.
+    sigma2 : float
+        Decoder noise.
+    """
     from .datasets import load_spectrum
 
     lam = load_spectrum(spectrum) if isinstance(spectrum, str) else np.asarray(spectrum, float)
@@ -269,7 +338,28 @@ def build_report(spectrum="synthetic", k=None, sigma2=None, progress=None, figur
 
 def problem_for(lam, k, sigma2, seed=0):
     """A deterministic model on a spectrum: seeded non-optimal decoder, optimal diagonal ELBO
-    encoder (as :func:`default_problem`).  Returns (model, data, text)."""
+    encoder (as :func:`default_problem`).
+
+    Parameters
+    ----------
+    lam : array_like, shape (n,)
+        Eigenvalues of the data covariance.
+    k : int
+        Latent dimensions.
+    sigma2 : float
+        Decoder noise.
+    seed : int, default 0
+        Seed of the random decoder.
+
+    Returns
+    -------
+    model : LinearGaussianVAE
+        The decoder with its optimal diagonal ELBO encoder.
+    data : DataMoments
+        Zero mean, covariance diag(lam).
+    text : str
+        One line describing the model.
+    """
     rng = np.random.default_rng(seed)
     lam = np.asarray(lam, float)
     n = lam.size

@@ -122,9 +122,17 @@ def ell(alpha, dps=50):
     ``alpha`` is taken as the exact binary double, so ``ell(1 + 1e-12)`` is the value at that
     double (``alpha - 1`` exact).  Valid for every double :math:`\alpha > 0`, 5e-324 to 1.8e308.
 
+    Parameters
+    ----------
+    alpha : float
+        Renyi order, positive (converted exactly).
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
     Returns
     -------
     mpmath.mpf
+        The value, carrying ``dps`` digits.
     """
     dps = _check_dps(dps)
     with mpmath.workdps(dps):
@@ -139,7 +147,20 @@ def ell(alpha, dps=50):
 
 
 def ell_t(t, dps=50):
-    r""":math:`\ell(1+t) = \log(1+t)/t` (1 at t = 0) for the exact double ``t > -1``."""
+    r""":math:`\ell(1+t) = \log(1+t)/t` (1 at t = 0) for the exact double ``t > -1``.
+
+    Parameters
+    ----------
+    t : float
+        The exact double t > -1.
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
+    """
     dps = _check_dps(dps)
     with mpmath.workdps(dps):
         tt = _mpf(t, "t")
@@ -157,6 +178,18 @@ def ell_deficit(t, dps=50):
 
     The difference is formed at :math:`\approx 2|\log_2 t|` extra bits, so it keeps ``dps``
     digits however small ``t`` is.
+
+    Parameters
+    ----------
+    t : float
+        The exact double t > -1.
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
     """
     dps = _check_dps(dps)
     with mpmath.workdps(dps):
@@ -172,7 +205,22 @@ def ell_deficit(t, dps=50):
 
 def log1p_ratio(t, y, dps=50):
     r""":math:`\log(1 + t y)/t` (``y`` at t = 0), with the product :math:`ty` of the two doubles
-    formed exactly.  Requires :math:`1 + ty > 0`."""
+    formed exactly.  Requires :math:`1 + ty > 0`.
+
+    Parameters
+    ----------
+    t : float
+        The exact double t.
+    y : float
+        The exact double y, with 1 + t y > 0.
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
+    """
     dps = _check_dps(dps)
     with mpmath.workdps(dps):
         tt, yy = _mpf(t, "t"), _mpf(y, "y")
@@ -189,7 +237,20 @@ def log1p_ratio(t, y, dps=50):
 
 
 def renyi_weight(alpha, dps=50):
-    r"""The Renyi-term weight :math:`(1-\alpha)/\alpha` for the exact double ``alpha > 0``."""
+    r"""The Renyi-term weight :math:`(1-\alpha)/\alpha` for the exact double ``alpha > 0``.
+
+    Parameters
+    ----------
+    alpha : float
+        Renyi order, positive (converted exactly).
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
+    """
     dps = _check_dps(dps)
     with mpmath.workdps(dps):
         a = _mpf(alpha, "alpha")
@@ -208,6 +269,20 @@ def renyi_entropy(cov, alpha, dps=50):
     the result of the defining integral :math:`\frac{1}{1-\alpha}\log\int\mathcal N^\alpha`,
     with :math:`\det\Sigma` from mpmath's LU determinant of the (unsymmetrised) matrix ``cov``
     (k, k).  ``alpha = 1`` gives the Shannon entropy.
+
+    Parameters
+    ----------
+    cov : array_like, shape (k, k)
+        Covariance.
+    alpha : float
+        Renyi order, positive (converted exactly).
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
     """
     dps = _check_dps(dps)
     with mpmath.workdps(dps):
@@ -219,7 +294,20 @@ def renyi_entropy(cov, alpha, dps=50):
 
 
 def shannon_entropy(cov, dps=50):
-    r""":math:`\tfrac12\log\det(2\pi e\Sigma)`, nats (``cov`` (k, k))."""
+    r""":math:`\tfrac12\log\det(2\pi e\Sigma)`, nats (``cov`` (k, k)).
+
+    Parameters
+    ----------
+    cov : array_like, shape (k, k)
+        Covariance.
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
+    """
     dps = _check_dps(dps)
     with mpmath.workdps(dps):
         S = _mat(np.atleast_2d(cov), "cov", (None, None))
@@ -387,13 +475,67 @@ def _run(dps, fn, params):
 def distortion(W, b, sigma2, V, c, D, mean, cov, dps=50):
     r"""Population distortion :math:`-E\log p(x|z)` (Theory §5), nats:
     :math:`\tfrac n2\log(2\pi\sigma^2) + \frac{1}{2\sigma^2}[\mathrm{tr}(ASA^T) + \|\bar r\|^2
-    + \mathrm{tr}(WDW^T)]`, :math:`A = I - WV`, :math:`\bar r = A\mu_D - Wc - b`."""
+    + \mathrm{tr}(WDW^T)]`, :math:`A = I - WV`, :math:`\bar r = A\mu_D - Wc - b`.
+
+    Parameters
+    ----------
+    W : array_like, shape (n, k)
+        Decoder weights.
+    b : array_like, shape (n,)
+        Decoder offset.
+    sigma2 : float
+        Decoder noise variance, positive.
+    V : array_like, shape (k, n)
+        Encoder gain.
+    c : array_like, shape (k,)
+        Encoder offset.
+    D : array_like, shape (k,) or (k, k)
+        Encoder covariance, diagonal (its diagonal) or full.
+    mean : array_like, shape (n,)
+        Data mean (a point x: the point itself).
+    cov : array_like, shape (n, n)
+        Data covariance (a point x: zeros).
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
+    """
     return _run(dps, _Pop.dist, (W, b, sigma2, V, c, D, mean, cov))
 
 
 def rate(W, b, sigma2, V, c, D, mean, cov, dps=50):
     r"""Population rate :math:`E\,\mathrm{KL}(q\|p(z)) = \tfrac12[\mathrm{tr}D +
-    \mathrm{tr}(VSV^T) + \|V\mu_D+c\|^2 - k - \log\det D]` (Theory §5)."""
+    \mathrm{tr}(VSV^T) + \|V\mu_D+c\|^2 - k - \log\det D]` (Theory §5).
+
+    Parameters
+    ----------
+    W : array_like, shape (n, k)
+        Decoder weights.
+    b : array_like, shape (n,)
+        Decoder offset.
+    sigma2 : float
+        Decoder noise variance, positive.
+    V : array_like, shape (k, n)
+        Encoder gain.
+    c : array_like, shape (k,)
+        Encoder offset.
+    D : array_like, shape (k,) or (k, k)
+        Encoder covariance, diagonal (its diagonal) or full.
+    mean : array_like, shape (n,)
+        Data mean (a point x: the point itself).
+    cov : array_like, shape (n, n)
+        Data covariance (a point x: zeros).
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
+    """
     return _run(dps, _Pop.rate, (W, b, sigma2, V, c, D, mean, cov))
 
 
@@ -401,24 +543,136 @@ def log_evidence(W, b, sigma2, V, c, D, mean, cov, dps=50):
     r"""Population :math:`E\log p(x)`, :math:`p(x) = \mathcal N(b, C)`, :math:`C = WW^T +
     \sigma^2I`: :math:`-\tfrac12[n\log2\pi + \log\det C + \mathrm{tr}(C^{-1}S) +
     (\mu_D-b)^TC^{-1}(\mu_D-b)]` with an explicit mpmath inverse and determinant.  (The encoder
-    arguments are accepted for a uniform signature and ignored.)"""
+    arguments are accepted for a uniform signature and ignored.)
+
+    Parameters
+    ----------
+    W : array_like, shape (n, k)
+        Decoder weights.
+    b : array_like, shape (n,)
+        Decoder offset.
+    sigma2 : float
+        Decoder noise variance, positive.
+    V : array_like, shape (k, n)
+        Encoder gain.
+    c : array_like, shape (k,)
+        Encoder offset.
+    D : array_like, shape (k,) or (k, k)
+        Encoder covariance, diagonal (its diagonal) or full.
+    mean : array_like, shape (n,)
+        Data mean (a point x: the point itself).
+    cov : array_like, shape (n, n)
+        Data covariance (a point x: zeros).
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
+    """
     return _run(dps, _Pop.loglik, (W, b, sigma2, V, c, D, mean, cov))
 
 
 def elbo(W, b, sigma2, V, c, D, mean, cov, dps=50):
-    """Population ELBO = -distortion - rate (Theory §5)."""
+    """Population ELBO = -distortion - rate (Theory §5).
+
+    Parameters
+    ----------
+    W : array_like, shape (n, k)
+        Decoder weights.
+    b : array_like, shape (n,)
+        Decoder offset.
+    sigma2 : float
+        Decoder noise variance, positive.
+    V : array_like, shape (k, n)
+        Encoder gain.
+    c : array_like, shape (k,)
+        Encoder offset.
+    D : array_like, shape (k,) or (k, k)
+        Encoder covariance, diagonal (its diagonal) or full.
+    mean : array_like, shape (n,)
+        Data mean (a point x: the point itself).
+    cov : array_like, shape (n, n)
+        Data covariance (a point x: zeros).
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
+    """
     return _run(dps, lambda p: -p.dist() - p.rate(), (W, b, sigma2, V, c, D, mean, cov))
 
 
 def beta_elbo(W, b, sigma2, V, c, D, mean, cov, beta, dps=50):
-    """Population beta-ELBO = -distortion - beta * rate (Theory §5)."""
+    """Population beta-ELBO = -distortion - beta * rate (Theory §5).
+
+    Parameters
+    ----------
+    W : array_like, shape (n, k)
+        Decoder weights.
+    b : array_like, shape (n,)
+        Decoder offset.
+    sigma2 : float
+        Decoder noise variance, positive.
+    V : array_like, shape (k, n)
+        Encoder gain.
+    c : array_like, shape (k,)
+        Encoder offset.
+    D : array_like, shape (k,) or (k, k)
+        Encoder covariance, diagonal (its diagonal) or full.
+    mean : array_like, shape (n,)
+        Data mean (a point x: the point itself).
+    cov : array_like, shape (n, n)
+        Data covariance (a point x: zeros).
+    beta : float
+        Weight of the rate.
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
+    """
     return _run(dps, lambda p: -p.dist() - _mpf(beta, "beta") * p.rate(),
                 (W, b, sigma2, V, c, D, mean, cov))
 
 
 def renyi_term(W, b, sigma2, V, c, D, mean, cov, alpha, dps=50):
     r"""The Renyi term :math:`H(q) - H_\alpha(p(z|x)) = \tfrac12[\log\det D + k - k\ell(\alpha)
-    - \log\det(\sigma^2M^{-1})]` (Theory §3), determinants by mpmath.  Data-independent."""
+    - \log\det(\sigma^2M^{-1})]` (Theory §3), determinants by mpmath.  Data-independent.
+
+    Parameters
+    ----------
+    W : array_like, shape (n, k)
+        Decoder weights.
+    b : array_like, shape (n,)
+        Decoder offset.
+    sigma2 : float
+        Decoder noise variance, positive.
+    V : array_like, shape (k, n)
+        Encoder gain.
+    c : array_like, shape (k,)
+        Encoder offset.
+    D : array_like, shape (k,) or (k, k)
+        Encoder covariance, diagonal (its diagonal) or full.
+    mean : array_like, shape (n,)
+        Data mean (a point x: the point itself).
+    cov : array_like, shape (n, n)
+        Data covariance (a point x: zeros).
+    alpha : float
+        Renyi order, positive (converted exactly).
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
+    """
     return _run(dps, lambda p: p.bracket(alpha), (W, b, sigma2, V, c, D, mean, cov))
 
 
@@ -430,6 +684,34 @@ def relbo(W, b, sigma2, V, c, D, mean, cov, alpha, dps=50):
 
     with :math:`\log\det(\sigma^2M^{-1})` from mpmath's determinant of the explicit inverse of
     :math:`M = W^TW + \sigma^2I` (not from singular values).
+
+    Parameters
+    ----------
+    W : array_like, shape (n, k)
+        Decoder weights.
+    b : array_like, shape (n,)
+        Decoder offset.
+    sigma2 : float
+        Decoder noise variance, positive.
+    V : array_like, shape (k, n)
+        Encoder gain.
+    c : array_like, shape (k,)
+        Encoder offset.
+    D : array_like, shape (k,) or (k, k)
+        Encoder covariance, diagonal (its diagonal) or full.
+    mean : array_like, shape (n,)
+        Data mean (a point x: the point itself).
+    cov : array_like, shape (n, n)
+        Data covariance (a point x: zeros).
+    alpha : float
+        Renyi order, positive (converted exactly).
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
     """
     return _run(dps, lambda p: p.relbo(alpha), (W, b, sigma2, V, c, D, mean, cov))
 
@@ -442,6 +724,34 @@ def relbo_escort(W, b, sigma2, V, c, D, mean, cov, alpha, dps=50):
 
     :math:`\Pi = \alpha M/\sigma^2`, :math:`E = V - M^{-1}W^T`, :math:`g = E\mu_D + c +
     M^{-1}W^Tb`.  Agrees with :func:`relbo` to the working precision.
+
+    Parameters
+    ----------
+    W : array_like, shape (n, k)
+        Decoder weights.
+    b : array_like, shape (n,)
+        Decoder offset.
+    sigma2 : float
+        Decoder noise variance, positive.
+    V : array_like, shape (k, n)
+        Encoder gain.
+    c : array_like, shape (k,)
+        Encoder offset.
+    D : array_like, shape (k,) or (k, k)
+        Encoder covariance, diagonal (its diagonal) or full.
+    mean : array_like, shape (n,)
+        Data mean (a point x: the point itself).
+    cov : array_like, shape (n, n)
+        Data covariance (a point x: zeros).
+    alpha : float
+        Renyi order, positive (converted exactly).
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
     """
     return _run(dps, lambda p: p.relbo_escort(alpha), (W, b, sigma2, V, c, D, mean, cov))
 
@@ -458,6 +768,34 @@ def vr_bound(W, b, sigma2, V, c, D, mean, cov, alpha, dps=50):
     ``alpha`` is any finite real; ``alpha = 1`` returns the ELBO (the limit).  Returns ``-inf``
     (``alpha > 1``) or ``+inf`` (``alpha < 0``) when :math:`\Sigma_\alpha` is not positive
     definite.
+
+    Parameters
+    ----------
+    W : array_like, shape (n, k)
+        Decoder weights.
+    b : array_like, shape (n,)
+        Decoder offset.
+    sigma2 : float
+        Decoder noise variance, positive.
+    V : array_like, shape (k, n)
+        Encoder gain.
+    c : array_like, shape (k,)
+        Encoder offset.
+    D : array_like, shape (k,) or (k, k)
+        Encoder covariance, diagonal (its diagonal) or full.
+    mean : array_like, shape (n,)
+        Data mean (a point x: the point itself).
+    cov : array_like, shape (n, n)
+        Data covariance (a point x: zeros).
+    alpha : float
+        Order of Li & Turner's divergence, any finite real.
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
     """
     return _run(dps, lambda p: p.vr(alpha), (W, b, sigma2, V, c, D, mean, cov))
 
@@ -493,6 +831,8 @@ def error_scale(W, b, sigma2, V, c, D, mean, cov, vr_alphas=(), dps=60):
         cancellation-free form :math:`\tfrac\alpha2\sum_i E\tilde\delta_i^2/(\mu_i(1+ty_i))
         - \tfrac12\sum_i[\log(1+ty_i)/t - \log\mu_i]`, :math:`t = \alpha-1`,
         :math:`y_i = 1 - 1/\mu_i`, :math:`\mu_i` the eigenvalues of :math:`D^{-1}\Sigma_2`.
+    dps : int, default 60
+        Significant decimal digits of the computation, at least 16.
 
     Returns
     -------

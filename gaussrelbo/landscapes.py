@@ -19,7 +19,18 @@ __all__ = ["alpha_limit", "basins", "bounds_vs_alpha", "collapse", "landscape", 
 
 
 def to_json(obj):
-    """``obj`` with numpy arrays and scalars turned into lists and floats (NaN and inf -> None)."""
+    """``obj`` with numpy arrays and scalars turned into lists and floats (NaN and inf -> None).
+
+    Parameters
+    ----------
+    obj : dict, list, tuple, ndarray or scalar
+        A result of this module (nested containers allowed).
+
+    Returns
+    -------
+    dict, list, float, int, bool, str or None
+        The same structure, JSON-ready.
+    """
     if isinstance(obj, dict):
         return {str(k): to_json(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -389,7 +400,18 @@ def _kind(key):
 def point_label(key):
     """A basin label such as ``"subset=(0, 1, 2) maximum"`` in words and mathtext:
     ``"maximum on $\\lambda_{1}, \\lambda_{2}, \\lambda_{3}$"``.  Other labels are returned as
-    they are, with underscores as spaces."""
+    they are, with underscores as spaces.
+
+    Parameters
+    ----------
+    key : str
+        A label of :attr:`gaussrelbo.basins.BasinMap.counts`.
+
+    Returns
+    -------
+    str
+        The label for a legend.
+    """
     m = _LABEL.fullmatch(key.strip())
     if not m:
         return key.replace("_", " ")

@@ -104,20 +104,15 @@ def _copy(built, tmp_path):
     return root
 
 
-def test_broken_include_fails_the_build(built, tmp_path):
+def test_broken_include_and_missing_figure_fail_the_build(built, tmp_path):
+    # one strict build with both faults (--keep-going reports every warning): each is named
     root = _copy(built, tmp_path)
     page = root / "docs" / "derivations.md"
     page.write_text(page.read_text() + "\n```{include} derivations/no_such_file.md\n```\n")
-    proc = _sphinx(root, tmp_path / "site")
-    assert proc.returncode != 0
-    assert "no_such_file.md" in proc.stdout + proc.stderr
-
-
-def test_missing_figure_fails_the_build(built, tmp_path):
-    root = _copy(built, tmp_path)
     (root / "docs" / "gallery" / "figures" / "F3_rotation.png").unlink()
     proc = _sphinx(root, tmp_path / "site")
     assert proc.returncode != 0
+    assert "no_such_file.md" in proc.stdout + proc.stderr
     assert "F3_rotation.png" in proc.stdout + proc.stderr
 
 

@@ -38,8 +38,8 @@ def default_problem(seed=0):
     n, k, sigma2 = lam.size, 3, 0.8
     data = DataMoments.from_spectrum(lam)
     W = rng.normal(size=(n, k))
-    decoder = LinearGaussianVAE(W, np.zeros(n), sigma2, np.zeros((k, n)), np.zeros(k),
-                                np.ones(k))
+    decoder = LinearGaussianVAE(W, np.zeros(n), sigma2, V=np.zeros((k, n)), c=np.zeros(k),
+                                D=np.ones(k))
     model = optimal_encoder(decoder, "elbo", diagonal=True)
     text = (f"synthetic spectrum {DEFAULT_SPECTRUM}, k={k}, sigma2={sigma2}, seeded random W "
             f"(seed {seed}), optimal diagonal ELBO encoder")
@@ -365,8 +365,8 @@ def problem_for(lam, k, sigma2, seed=0):
     n = lam.size
     data = DataMoments.from_spectrum(lam)
     W = rng.normal(size=(n, k)) * np.sqrt(lam.mean())
-    decoder = LinearGaussianVAE(W, np.zeros(n), sigma2, np.zeros((k, n)), np.zeros(k),
-                                np.ones(k))
+    decoder = LinearGaussianVAE(W, np.zeros(n), sigma2, V=np.zeros((k, n)), c=np.zeros(k),
+                                D=np.ones(k))
     model = optimal_encoder(decoder, "elbo", diagonal=True)
     return model, data, (f"seeded random W (seed {seed}), sigma2={sigma2:.6g}, optimal diagonal "
                          "ELBO encoder")

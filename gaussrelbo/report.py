@@ -382,12 +382,22 @@ def write_report(out, spectrum="synthetic", k=None, sigma2=None, formats=("png",
     out : str or path
         Output directory.  A non-empty directory not written by this function is replaced only
         with ``force=True``.
-    spectrum, k, sigma2, progress, figures, command
-        As in :func:`build_report`.
+    spectrum : str or array_like, default 'synthetic'
+        Built-in name, scikit-learn data set, file, or the eigenvalues themselves.
+    k : int, optional
+        Latent dimensions (default: 3 for n <= 12, else 10).
+    sigma2 : float, optional
+        Fixed decoder noise (default: the mean of the discarded eigenvalues).
     formats : sequence of {'png', 'pdf', 'svg'}, default ('png', 'pdf')
         Figure formats.
     force : bool, default False
         Replace a foreign non-empty directory.
+    progress : callable, optional
+        Called with a short message before each step.
+    figures : sequence of str, optional
+        Figure stems to draw (default: all of :data:`FIGURES`).
+    command : str, optional
+        The command line that asked for the report, recorded in its header.
 
     Returns
     -------

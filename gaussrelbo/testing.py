@@ -822,8 +822,22 @@ def error_scale(W, b, sigma2, V, c, D, mean, cov, vr_alphas=(), dps=60):
 
     Parameters
     ----------
-    W, b, sigma2, V, c, D, mean, cov
-        As in :func:`relbo`.
+    W : array_like, shape (n, k)
+        Decoder weights.
+    b : array_like, shape (n,)
+        Decoder offset.
+    sigma2 : float
+        Decoder noise variance, positive.
+    V : array_like, shape (k, n)
+        Encoder gain.
+    c : array_like, shape (k,)
+        Encoder offset.
+    D : array_like, shape (k,) or (k, k)
+        Encoder covariance, diagonal (its diagonal) or full.
+    mean : array_like, shape (n,)
+        Data mean (a point x: the point itself).
+    cov : array_like, shape (n, n)
+        Data covariance (a point x: zeros).
     vr_alphas : sequence of float
         Orders at which to return the scale of the population Renyi divergence
         :math:`E_xD_\alpha(q\|p(z|x))` of :func:`vr_bound` (``vr_bound = log_evidence -

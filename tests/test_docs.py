@@ -194,3 +194,17 @@ def test_choice_sets_state_their_default_first():
         line = next(ln for ln in fn.__doc__.splitlines() if ln.strip().startswith("objective :"))
         assert line.strip().startswith(f"objective : {{'{default}',"), line
         assert line.strip().endswith(f"default '{default}'"), line
+
+
+@pytest.mark.parametrize("module", API_MODULES)
+def test_no_parameter_is_described_by_reference_to_another_function(module):
+    import importlib
+    import inspect
+
+    mod = importlib.import_module(f"gaussrelbo.{module}")
+    for name in mod.__all__:
+        doc = inspect.getdoc(getattr(mod, name)) or ""
+        params = doc.split("Parameters\n----------", 1)[-1].split("\n\n", 1)[0] \
+            if "Parameters\n----------" in doc else ""
+        assert "As in :func:" not in params, name
+        assert "as :func:" not in params, name

@@ -55,7 +55,8 @@ suppress_warnings = ["ref.python"]
 
 html_theme = "alabaster"
 html_title = "gaussrelbo"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
 html_show_sourcelink = False
 html_theme_options = {"description": "Exact theory of Rényi-entropy VAE bounds (RELBO) on "
                                      "linear-Gaussian models",

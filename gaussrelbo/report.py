@@ -418,8 +418,10 @@ def write_report(out, spectrum="synthetic", k=None, sigma2=None, formats=("png",
         figs, md, numbers = build_report(spectrum, k, sigma2, progress, figures, command)
         (tmp / "figures").mkdir()
         for stem, fig in figs:
-            for fmt in formats:
+            for i, fmt in enumerate(formats):
                 fig.savefig(tmp / "figures" / f"{stem}.{fmt}", dpi=300)
+                if i == 0:                   # the layout is done: keep it for the other formats
+                    fig.set_layout_engine("none")
         (tmp / "report.md").write_text(md)
         (tmp / "numbers.json").write_text(json.dumps(numbers, indent=1, allow_nan=False))
     return Path(out) / "report.md"

@@ -174,9 +174,10 @@ class _ReaderPrinter(LatexPrinter):
         return super()._print_Symbol(expr)
 
 
-def reader_latex(expr):
-    """``sp.latex`` of ``expr`` with :data:`READER_NAMES`."""
-    return _ReaderPrinter({"ln_notation": False, "order": "none"}).doprint(expr)
+def reader_latex(expr, order="none"):
+    """``sp.latex`` of ``expr`` with :data:`READER_NAMES` (terms in ``order``; "none" keeps
+    the order sympy stores them in)."""
+    return _ReaderPrinter({"ln_notation": False, "order": order}).doprint(expr)
 
 
 class Equation:
@@ -188,8 +189,9 @@ class Equation:
     n, k that the script verifies at fixed sizes; its LaTeX is typed and says so on the page.
     """
 
-    def __init__(self, name, lhs, checked=None, shown=None, statement=None, note="", subs=None):
-        self.name, self.lhs, self.checked, self.note = name, lhs, checked, note
+    def __init__(self, name, lhs, checked=None, shown=None, statement=None, note="", subs=None,
+                 order="none"):
+        self.name, self.lhs, self.checked, self.note, self.order = name, lhs, checked, note, order
         self.shown = checked if shown is None else shown
         self.statement = statement
         #: symbols of ``shown`` that stand for sub-expressions (substitute before comparing)
@@ -204,7 +206,7 @@ class Equation:
     def tex(self):
         if self.checked is None:
             return self.lhs + " = " + self.statement
-        return self.lhs + " = " + reader_latex(self.shown)
+        return self.lhs + " = " + reader_latex(self.shown, self.order)
 
 
 def equations():
@@ -230,9 +232,9 @@ def equations():
                      E.H_alpha),
             Equation("Shannon entropy (the limit α → 1)", r"H_1\big(\mathcal N(m, \Sigma)\big)",
                      E.H_shannon),
-            Equation("ℓ", reader_latex(ell(alpha)), ell(alpha).rewrite(sp.log)),
+            Equation("ℓ", reader_latex(ell(alpha)), ell(alpha).rewrite(sp.log), order="lex"),
             Equation("ℓ about α = 1 (t = α − 1)", reader_latex(ell(1 + t)), series,
-                     shown=series),
+                     order="lex"),
         ],
         "relbo_identity": [
             Equation("log-evidence of the scalar model", r"\log p(x)", R.log_px),

@@ -2,13 +2,14 @@
 
 Renders the report figures into ``docs/gallery/`` (ignored by git), writes the gallery page body
 from their captions, draws the throughput plot of ``docs/performance.md``, then runs
-``mkdocs build --strict`` (a broken include or a missing figure is an error).  Needs the ``docs``
-extra: ``pip install '.[docs]'``.  Run from a checkout (it imports ``benchmarks``).
+``sphinx-build -W`` (Sphinx + numpydoc + MyST; every warning, such as a broken include or a missing
+figure, is an error).  Math is typeset by MathJax served from the site's own ``_static`` folder, so
+the pages need no network.  Needs the ``docs`` extra: ``pip install '.[docs]'``.  Run from a
+checkout (it imports ``benchmarks``).
 """
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,16 +37,20 @@ def render_gallery(root=ROOT, log=print):
     from benchmarks import throughput
 
     log("docs: throughput plot")
-    throughput.plot(throughput.measure()).savefig(gallery / "throughput.png", dpi=110)
+    throughput.plot(throughput.measure()).savefig(gallery / "throughput.png", dpi=150)
     return gallery
 
 
-def mkdocs_build(root=ROOT, site_dir=None):
-    """``mkdocs build --strict``; returns the exit code."""
+def sphinx_command(root=ROOT, site_dir=None):
+    """The strict Sphinx command line: warnings are errors, every page is re-read."""
     site_dir = site_dir or str(root / "site")
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
-    return subprocess.call([sys.executable, "-m", "mkdocs", "build", "--strict", "-f",
-                            str(root / "mkdocs.yml"), "--site-dir", str(site_dir)], env=env)
+    return [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-E", "-q", "-b", "html",
+            "-d", str(Path(site_dir) / ".doctrees"), str(root / "docs"), str(site_dir)]
+
+
+def sphinx_build(root=ROOT, site_dir=None):
+    """``sphinx-build -W``; returns the exit code."""
+    return subprocess.call(sphinx_command(root, site_dir))
 
 
 def main(argv=None):
@@ -53,7 +58,7 @@ def main(argv=None):
     ap.add_argument("--site-dir", default=str(ROOT / "site"))
     args = ap.parse_args(argv)
     render_gallery(log=lambda m: print(m, file=sys.stderr))
-    return mkdocs_build(site_dir=args.site_dir)
+    return sphinx_build(site_dir=args.site_dir)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,19 @@ def register(subparsers):
     return p
 
 
+def _command(args):
+    """The command line equivalent to ``args`` (every option spelled out), for the header."""
+    import shlex
+
+    parts = ["gaussrelbo", "report", "--out", str(args.out), "--spectrum", str(args.spectrum)]
+    if args.k is not None:
+        parts += ["--k", str(args.k)]
+    if args.sigma2 is not None:
+        parts += ["--sigma2", repr(args.sigma2)]
+    parts += ["--format", ",".join(args.format)] + (["--force"] if args.force else [])
+    return " ".join(shlex.quote(p) for p in parts)
+
+
 def run(args):
     from .report import write_report
 
@@ -69,7 +82,8 @@ def run(args):
               flush=True)
 
     path = write_report(args.out, spectrum=args.spectrum, k=args.k, sigma2=args.sigma2,
-                        formats=args.format, force=args.force, progress=progress)
+                        formats=args.format, force=args.force, progress=progress,
+                        command=_command(args))
     print(f"wrote {path} (figures in {path.parent / 'figures'}, numbers in "
           f"{path.parent / 'numbers.json'}) in {time.perf_counter() - t0:.1f} s")
     return 0

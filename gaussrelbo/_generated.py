@@ -3,7 +3,7 @@
 # run `python -m gaussrelbo.derivations.generate` again (tests/test_generated.py checks this file is fresh).
 """Spectral kernels of gaussrelbo, generated from the sympy derivations (do not edit).
 
-Per-dimension functions of DESIGN §10 and their derivatives; arguments broadcast (numpy arrays or
+Per-dimension functions of Theory §10 and their derivatives; arguments broadcast (numpy arrays or
 scalars).  ``lam``: eigenvalue, ``w``: column norm, ``w2``: its square, ``v``: encoder gain,
 ``d``: encoder variance, ``sigma2``: decoder noise.  ``ell`` is the stable
 ``gaussrelbo._numerics.ell``.

@@ -13,8 +13,8 @@ from ._validation import as_float_array
 
 __all__ = ["BUILTIN_SPECTRA", "SKLEARN_DATASETS", "load_spectrum", "spectrum_from_samples"]
 
-#: Spectra that need nothing but the package.  ``synthetic`` is the example of DESIGN §8,
-#: ``design9`` that of DESIGN §9, ``digits`` the embedded digits spectrum (package data).
+#: Spectra that need nothing but the package.  ``synthetic`` is the example of Theory §8,
+#: ``design9`` that of Theory §9, ``digits`` the embedded digits spectrum (package data).
 BUILTIN_SPECTRA = ("synthetic", "design9", "digits")
 #: Data sets shipped inside scikit-learn (optional extra ``gaussrelbo[sklearn]``).
 SKLEARN_DATASETS = ("sklearn-digits", "wine", "iris", "breast_cancer")
@@ -26,7 +26,20 @@ _INLINE = {
 
 
 def spectrum_from_samples(X, standardize=False):
-    """Eigenvalues (descending) of the ``ddof=0`` covariance of the rows of ``X`` (N, n)."""
+    """Eigenvalues (descending) of the ``ddof=0`` covariance of the rows of ``X``.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, n)
+        Data matrix, rows = samples, N >= 2.
+    standardize : bool, default False
+        Scale every feature to unit variance first (constant features are left as they are).
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        Eigenvalues, descending, clipped at 0.
+    """
     X = as_float_array(X, "X")
     if X.ndim != 2 or X.shape[0] < 2:
         raise ValueError(f"`X` must have shape (N, n) with N >= 2, got {X.shape}")
@@ -82,8 +95,13 @@ def load_spectrum(spec, standardize=False):
         A built-in name (:data:`BUILTIN_SPECTRA`), a scikit-learn data set
         (:data:`SKLEARN_DATASETS`), a text file of eigenvalues (one per line), or a CSV data
         matrix (rows = samples; a single column is read as eigenvalues).
-    standardize : bool
+    standardize : bool, default False
         For data matrices: scale every feature to unit variance first.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        Eigenvalues, descending, float64.
 
     Examples
     --------

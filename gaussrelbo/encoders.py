@@ -1,4 +1,4 @@
-"""Optimal encoders for a fixed decoder."""
+"""Optimal encoders for a fixed decoder (Theory §6)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def optimal_encoder(model: LinearGaussianVAE, objective: str = "relbo",
     model : LinearGaussianVAE
         Its decoder ``(W, b, sigma2)`` is kept; its encoder, if any, is replaced (a decoder-only
         model from :meth:`LinearGaussianVAE.from_decoder` is enough).
-    objective : {"relbo", "elbo", "beta_elbo"}
+    objective : {'relbo', 'elbo', 'beta_elbo'}, default 'relbo'
     alpha : float, optional
         Renyi order for ``"relbo"`` (required there).
     beta : float, optional

@@ -1,4 +1,4 @@
-"""Shannon and Renyi entropies of multivariate Gaussians (DESIGN §2)."""
+"""Shannon and Renyi entropies of multivariate Gaussians (Theory §2)."""
 
 from __future__ import annotations
 
@@ -67,6 +67,7 @@ def renyi_entropy(cov: ArrayLike, alpha: ArrayLike) -> float | np.ndarray:
     Returns
     -------
     h : ndarray, shape broadcast(..., alpha)
+        :math:`\tfrac12\log\det(2\pi\Sigma) + \tfrac k2\,\ell(\alpha)` (nats).
 
     Notes
     -----
@@ -75,7 +76,7 @@ def renyi_entropy(cov: ArrayLike, alpha: ArrayLike) -> float | np.ndarray:
 
     from :math:`\int \mathcal N^\alpha = (2\pi)^{k(1-\alpha)/2}\det\Sigma^{(1-\alpha)/2}
     \alpha^{-k/2}`.  :math:`\ell` is evaluated without cancellation near :math:`\alpha=1`
-    (DESIGN §2).  Derived in ``derivations/renyi_entropy.py``.
+    (Theory §2).  Derived in ``derivations/renyi_entropy.py``.
 
     Examples
     --------

@@ -77,16 +77,16 @@ class LinearVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     ----------
     n_components : int
         Latent dimension k (``< n_features`` when ``sigma2`` is learned).
-    objective : {"relbo", "elbo", "beta_elbo"}
+    objective : {'relbo', 'elbo', 'beta_elbo'}, default 'relbo'
     alpha : float
         Renyi order of the RELBO.
     beta : float
         Rate weight of the beta-ELBO.
-    encoder : {"diagonal", "full"}
+    encoder : {'diagonal', 'full'}, default 'diagonal'
         Encoder covariance family.
     sigma2 : float or None
         Fixed decoder noise variance, or ``None`` to learn it.
-    solver : {"auto", "closed_form", "lbfgs"}
+    solver : {'auto', 'closed_form', 'lbfgs'}, default 'auto'
         ``"auto"`` is the closed form (Tipping & Bishop 1999 for the ELBO and the RELBO at any
         order; the beta-ELBO's shifted spectrum), which exists for every objective here;
         ``"lbfgs"`` runs gradient ascent on all parameters from a random start.

@@ -1,4 +1,4 @@
-"""The linear-Gaussian VAE and the data moments it is scored on.
+"""The linear-Gaussian VAE and the data moments it is scored on (Theory §1).
 
 Prior :math:`p(z)=\\mathcal N(0, I_k)`, decoder :math:`p(x|z)=\\mathcal N(Wz+b, \\sigma^2 I_n)`,
 encoder :math:`q(z|x)=\\mathcal N(Vx+c, D)` with ``D`` diagonal (stored as its diagonal) or full SPD.
@@ -61,7 +61,7 @@ class LinearGaussianVAE:
         Encoder bias.
     D : array_like, shape (..., k) or (..., k, k), keyword-only
         Encoder covariance: its diagonal, or a full symmetric positive definite matrix.
-    encoder : {None, "diagonal", "full"}, keyword-only
+    encoder : {None, 'diagonal', 'full'}, default None (keyword-only)
         How to read ``D``.  ``None`` infers it: a 1-D ``D`` is diagonal, a ``D`` whose last two
         dimensions are ``(k, k)`` is full, anything else of last dimension ``k`` is a batch of
         diagonals.  ``encoder_cov={"diag", "full"}`` is a deprecated alias.
@@ -305,6 +305,7 @@ class DataMoments:
     Parameters
     ----------
     mean : array_like, shape (..., n)
+        Data mean.
     cov : array_like, shape (..., n, n)
         Symmetric positive semi-definite.
 

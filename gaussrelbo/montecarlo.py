@@ -506,6 +506,7 @@ def mc_renyi_entropy(mean, cov, alpha, n_samples=100_000, random_state=None):
     Parameters
     ----------
     mean : array_like, shape (k,)
+        Mean of the Gaussian (unbatched).
     cov : array_like, shape (k, k)
         Symmetric positive definite.
     alpha : float
@@ -513,6 +514,7 @@ def mc_renyi_entropy(mean, cov, alpha, n_samples=100_000, random_state=None):
     n_samples : int
         Number of draws (>= 2).
     random_state : None, int or numpy.random.Generator
+        Seed or generator; the same seed gives the same estimate.
 
     Returns
     -------
@@ -594,7 +596,7 @@ def mc_relbo(model, data, alpha, n_samples=100_000, random_state=None):
 
     Notes
     -----
-    From the definition (DESIGN §3), rearranged so that the encoder's entropy is sampled with the
+    From the definition (Theory §3), rearranged so that the encoder's entropy is sampled with the
     joint:
 
     .. math:: \mathrm{RELBO}_\alpha = E_q\Big[\log p(x,z) - \tfrac1\alpha\log q(z|x)\Big]

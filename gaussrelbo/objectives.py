@@ -1,4 +1,4 @@
-r"""Closed forms of the objectives of a linear-Gaussian VAE (DESIGN §3–§5, §11).
+r"""Closed forms of the objectives of a linear-Gaussian VAE (Theory §3–§5, §11).
 
 Every objective takes ``(model, data, ...)``.  ``data`` is either
 
@@ -168,7 +168,7 @@ def _out(value, shape):
 # ---- building blocks ---------------------------------------------------------------------------
 
 def _distortion(model, p):
-    r"""-E log p(x|z) (DESIGN §4, §5), from the shared projections ``p``."""
+    r"""-E log p(x|z) (Theory §4, §5), from the shared projections ``p``."""
     m, W, sigma2 = model, model.W, np.asarray(model.sigma2)
     _, s, R = m.svd
     a_c, a_s = p.a
@@ -188,13 +188,13 @@ def _distortion(model, p):
 
 
 def _rate(model, p):
-    r"""E KL(q(z|x) || p(z)) (DESIGN §4, §5)."""
+    r"""E KL(q(z|x) || p(z)) (Theory §4, §5)."""
     m = model
     return 0.5 * (m.trace_D + _Data.mean_sq(*p.enc) - m.k - m.logdet_D)
 
 
 def _log_evidence(model, p):
-    r"""E log p(x), p(x) = N(b, WW^T + sigma^2 I) through the SVD of W (DESIGN §5)."""
+    r"""E log p(x), p(x) = N(b, WW^T + sigma^2 I) through the SVD of W (Theory §5)."""
     m = model
     s = m.svd[1]
     sigma2 = np.asarray(m.sigma2)
@@ -247,8 +247,9 @@ def distortion(model: LinearGaussianVAE, data: DataMoments | ArrayLike) -> Resul
     Parameters
     ----------
     model : LinearGaussianVAE
+        Decoder and encoder (batch dimensions lead and broadcast against the data).
     data : DataMoments or array_like, shape (..., n)
-        Population moments, or data points.
+        Population moments (mean and covariance), or data points.
 
     Returns
     -------
@@ -260,7 +261,7 @@ def distortion(model: LinearGaussianVAE, data: DataMoments | ArrayLike) -> Resul
     .. math:: \mathrm{Dist} = \tfrac n2\log(2\pi\sigma^2) + \frac{1}{2\sigma^2}\big[
               \|x - b - W(Vx+c)\|^2 + \mathrm{tr}(WDW^T)\big],
 
-    averaged over the data (DESIGN §4, §5).  Derived in ``derivations/closed_forms.py``.
+    averaged over the data (Theory §4, §5).  Derived in ``derivations/closed_forms.py``.
 
     Examples
     --------
@@ -279,11 +280,24 @@ def distortion(model: LinearGaussianVAE, data: DataMoments | ArrayLike) -> Resul
 def rate(model: LinearGaussianVAE, data: DataMoments | ArrayLike) -> Result:
     r"""Expected :math:`\mathrm{KL}(q(z|x)\,\|\,p(z))`, the rate of Alemi et al. (nats).
 
+    Parameters
+    ----------
+    model : LinearGaussianVAE
+        Decoder and encoder (batch dimensions lead and broadcast against the data).
+    data : DataMoments or array_like, shape (..., n)
+        Population moments (mean and covariance), or data points.
+
+    Returns
+    -------
+    ndarray or numpy scalar
+        The rate, in nats: the population value (``DataMoments``) or one value per data
+        point, shaped like the broadcast batch.
+
     Notes
     -----
     .. math:: R = \tfrac12\big[\mathrm{tr}D + \|Vx+c\|^2 - k - \log\det D\big]
 
-    averaged over the data (DESIGN §4, §5).  Parameters and returns as :func:`distortion`.
+    averaged over the data (Theory §4, §5).
 
     Examples
     --------
@@ -304,12 +318,25 @@ def rate(model: LinearGaussianVAE, data: DataMoments | ArrayLike) -> Result:
 def log_evidence(model: LinearGaussianVAE, data: DataMoments | ArrayLike) -> Result:
     r"""Log marginal likelihood :math:`\log p(x)`, :math:`p(x) = \mathcal N(b, WW^T+\sigma^2 I)`.
 
+    Parameters
+    ----------
+    model : LinearGaussianVAE
+        The decoder (the encoder is not used) (batch dimensions lead and broadcast against the data).
+    data : DataMoments or array_like, shape (..., n)
+        Population moments (mean and covariance), or data points.
+
+    Returns
+    -------
+    ndarray or numpy scalar
+        The log-evidence (expected over the data for moments), in nats: the population value (``DataMoments``) or one value per data
+        point, shaped like the broadcast batch.
+
     Notes
     -----
     Uses the SVD :math:`W = U\,\mathrm{diag}(s)R^T`: :math:`\log\det C = n\log\sigma^2 +
     \sum_i \operatorname{log1p}(s_i^2/\sigma^2)` and
     :math:`(x-b)^TC^{-1}(x-b) = \sum_i (u_i^T(x-b))^2/(s_i^2+\sigma^2) +
-    \|(I-UU^T)(x-b)\|^2/\sigma^2`.  Population form DESIGN §5.
+    \|(I-UU^T)(x-b)\|^2/\sigma^2`.  Population form Theory §5.
 
     Examples
     --------
@@ -329,6 +356,19 @@ def log_evidence(model: LinearGaussianVAE, data: DataMoments | ArrayLike) -> Res
 @_chunked
 def elbo(model: LinearGaussianVAE, data: DataMoments | ArrayLike) -> Result:
     r"""The evidence lower bound :math:`\mathrm{ELBO} = -\mathrm{Dist} - R` (nats).
+
+    Parameters
+    ----------
+    model : LinearGaussianVAE
+        Decoder and encoder (batch dimensions lead and broadcast against the data).
+    data : DataMoments or array_like, shape (..., n)
+        Population moments (mean and covariance), or data points.
+
+    Returns
+    -------
+    ndarray or numpy scalar
+        The ELBO, in nats: the population value (``DataMoments``) or one value per data
+        point, shaped like the broadcast batch.
 
     Examples
     --------
@@ -352,6 +392,26 @@ def beta_elbo(model: LinearGaussianVAE, data: DataMoments | ArrayLike, beta: Arr
 
     ``beta = 1`` gives the ELBO; for ``beta < 1`` it is not a lower bound on
     :math:`\log p(x)`.  ``beta`` broadcasts against the batch shape.
+
+    Parameters
+    ----------
+    model : LinearGaussianVAE
+        Decoder and encoder (batch dimensions lead and broadcast against the data).
+    data : DataMoments or array_like, shape (..., n)
+        Population moments (mean and covariance), or data points.
+    beta : float or array_like
+        Weight of the rate, positive; broadcasts against the batch shape.
+
+    Returns
+    -------
+    ndarray or numpy scalar
+        The beta-ELBO, in nats: the population value (``DataMoments``) or one value per data
+        point, shaped like the broadcast batch.
+
+    References
+    ----------
+    I. Higgins et al., "beta-VAE: learning basic visual concepts with a constrained variational
+    framework", ICLR 2017.
     """
     beta = check_beta(beta)
     d = _data(model, data)
@@ -369,12 +429,27 @@ def renyi_term(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: A
     x; the result is broadcast to the shape of the data.  The RELBO is
     ``elbo + (1 - alpha) / alpha * renyi_term``.
 
+    Parameters
+    ----------
+    model : LinearGaussianVAE
+        Decoder and encoder (batch dimensions lead and broadcast against the data).
+    data : DataMoments or array_like, shape (..., n)
+        Population moments (mean and covariance), or data points.
+    alpha : float or array_like
+        Renyi order, positive; broadcasts against the batch shape.
+
+    Returns
+    -------
+    ndarray or numpy scalar
+        The Renyi term (the same for every x), in nats: the population value (``DataMoments``) or one value per data
+        point, shaped like the broadcast batch.
+
     Notes
     -----
     .. math:: H(q) - H_\alpha(p(z|x)) = \tfrac12\log\det D + \tfrac k2\,(1-\ell(\alpha))
               - \tfrac12\sum_i \log\frac{\sigma^2}{s_i^2+\sigma^2}
 
-    with :math:`s_i` the singular values of W (DESIGN §3).  This function is the one place the
+    with :math:`s_i` the singular values of W (Theory §3).  This function is the one place the
     Renyi term is defined; a variant can be added beside it.
     """
     alpha = check_alpha(alpha)
@@ -399,13 +474,21 @@ def relbo(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: ArrayL
     Parameters
     ----------
     model : LinearGaussianVAE
+        Decoder and encoder (batch dimensions lead and broadcast against the data).
     data : DataMoments or array_like, shape (..., n)
+        Population moments (mean and covariance), or data points.
     alpha : float or array_like
         Renyi order, positive; broadcasts against the batch shape.
 
+    Returns
+    -------
+    ndarray or numpy scalar
+        The RELBO, in nats: the population value (``DataMoments``) or one value per data
+        point, shaped like the broadcast batch.
+
     Notes
     -----
-    Reconstructed from first principles (DESIGN §0, §3): the seed paper's full text was not
+    Reconstructed from first principles (Theory §0, §3): the seed paper's full text was not
     available.  Derived in ``derivations/relbo_identity.py`` and ``derivations/closed_forms.py``.
 
     Examples
@@ -442,6 +525,15 @@ def relbo_expansion(model: LinearGaussianVAE, data: DataMoments | ArrayLike,
     \tfrac k2\,g(t)\big]`, :math:`g(t) = (t-\operatorname{log1p}t)/t^2`.  Subtracting two
     computed bounds loses all digits of the difference as :math:`\alpha \to 1`; this does not.
 
+    Parameters
+    ----------
+    model : LinearGaussianVAE
+        Decoder and encoder (batch dimensions lead and broadcast against the data).
+    data : DataMoments or array_like, shape (..., n)
+        Population moments (mean and covariance), or data points.
+    alpha : float or array_like
+        Renyi order, positive; broadcasts against the batch shape.
+
     Returns
     -------
     difference, coefficient, remainder : ndarray or float
@@ -477,7 +569,9 @@ def vr_bound(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: Arr
     Parameters
     ----------
     model : LinearGaussianVAE
+        Decoder and encoder (batch dimensions lead and broadcast against the data).
     data : DataMoments or array_like, shape (..., n)
+        Population moments (mean and covariance), or data points.
     alpha : float or array_like
         Order of the Renyi divergence (Li & Turner's :math:`\alpha`, not the RELBO's), any finite
         real.  ``alpha = 0`` gives :math:`\log p(x)`, ``alpha = 1`` the ELBO.
@@ -498,7 +592,7 @@ def vr_bound(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: Arr
     .. math:: D_\alpha = \frac\alpha2\sum_i\frac{E\,\tilde\delta_i^2}{\mu_i(1+ty_i)}
               - \frac12\sum_i\Big[\frac{\operatorname{log1p}(t y_i)}{t} - \log\mu_i\Big],
 
-    :math:`\tilde\delta = Q^TL_1^{-1}\delta`, which is the closed form of DESIGN §11 with its
+    :math:`\tilde\delta = Q^TL_1^{-1}\delta`, which is the closed form of Theory §11 with its
     removable singularity at :math:`\alpha = 1` taken out.
 
     References

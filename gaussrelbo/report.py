@@ -8,15 +8,31 @@ from .objectives import (beta_elbo, distortion, elbo, log_evidence, rate, relbo,
                          renyi_term, vr_bound)
 
 __all__ = ["DEFAULT_SPECTRUM", "FIGURES", "alpha_limit_table", "build_report", "default_problem",
-           "objectives_table", "optima_table", "problem_for", "report_settings", "write_report"]
+           "merge_duplicate_rows", "objectives_table", "optima_table", "problem_for",
+           "report_settings", "write_report"]
 
-#: The synthetic spectrum of DESIGN §8 (n = 6), used with k = 3 and sigma2 = 0.8.
+#: The synthetic spectrum of Theory §8 (n = 6), used with k = 3 and sigma2 = 0.8.
 DEFAULT_SPECTRUM = (5.0, 4.0, 3.0, 2.0, 1.2, 0.5)
 
 
 def default_problem(seed=0):
     """A fixed, deterministic problem: the synthetic spectrum, a seeded non-optimal decoder
-    (k = 3, sigma2 = 0.8) and its optimal diagonal ELBO encoder.  Returns (model, data, text)."""
+    (k = 3, sigma2 = 0.8) and its optimal diagonal ELBO encoder.
+
+    Parameters
+    ----------
+    seed : int, default 0
+        Seed of the random decoder.
+
+    Returns
+    -------
+    model : LinearGaussianVAE
+        The decoder with its optimal diagonal ELBO encoder.
+    data : DataMoments
+        Zero mean, covariance diag(:data:`DEFAULT_SPECTRUM`).
+    text : str
+        One line describing the problem.
+    """
     rng = np.random.default_rng(seed)
     lam = np.asarray(DEFAULT_SPECTRUM)
     n, k, sigma2 = lam.size, 3, 0.8
@@ -31,7 +47,26 @@ def default_problem(seed=0):
 
 def objectives_table(model, data, alphas=(0.25, 0.5, 1.0, 2.0, 4.0), betas=(0.5, 2.0),
                      vr_alphas=(0.0, 0.5, 1.0)):
-    """Population values of every objective, as a list of ``{"objective", "value"}``."""
+    """Population values of every objective.
+
+    Parameters
+    ----------
+    model : LinearGaussianVAE
+        Unbatched model.
+    data : DataMoments or array_like, shape (n,)
+        Population moments or one point.
+    alphas : sequence of float
+        RELBO orders (also used for the Renyi term).
+    betas : sequence of float
+        beta-ELBO rate weights.
+    vr_alphas : sequence of float
+        Orders of Li & Turner's bound (its own parameter, not the RELBO's).
+
+    Returns
+    -------
+    list of dict
+        Rows ``{"objective": name, "value": nats}``.
+    """
     rows = [("log p(x)", log_evidence(model, data)), ("ELBO", elbo(model, data)),
             ("rate R", rate(model, data)), ("distortion D", distortion(model, data))]
     rows += [(f"beta-ELBO beta={b:g}", beta_elbo(model, data, b)) for b in betas]
@@ -42,10 +77,26 @@ def objectives_table(model, data, alphas=(0.25, 0.5, 1.0, 2.0, 4.0), betas=(0.5,
 
 
 def alpha_limit_table(model, data, deltas=tuple(10.0 ** -np.arange(1, 13))):
-    r"""RELBO_{1+-delta} - ELBO and its remainder after the first-order term (DESIGN §3).
+    r"""RELBO_{1+-delta} - ELBO and its remainder after the first-order term (Theory §3).
 
     ``RELBO_alpha = ELBO + (alpha - 1)(H(p(z|x)) - H(q)) + O((alpha - 1)^2)``: the first column
     divided by delta tends to the coefficient, the remainder divided by delta^2 stays bounded.
+
+    Parameters
+    ----------
+    model : LinearGaussianVAE
+        Unbatched model.
+    data : DataMoments or array_like, shape (n,)
+        Population moments or one point.
+    deltas : sequence of float
+        Distances from 1; both ``1 + delta`` and ``1 - delta`` are evaluated.
+
+    Returns
+    -------
+    list of dict
+        Rows with ``delta`` (the signed alpha - 1 evaluated), ``abs_diff``,
+        ``diff_over_delta``, ``abs_remainder``, ``remainder_over_delta2`` and
+        ``first_order_coefficient``.
     """
     rows = []
     for delta in deltas:
@@ -69,8 +120,27 @@ FIGURES = (("F1_alpha_limit", "fig_alpha_limit"), ("F2_bounds_vs_alpha", "fig_bo
 
 
 def report_settings(spectrum="synthetic", k=None, sigma2=None):
-    """Spectrum, k and a fixed sigma2 for the report: k = 3 for n <= 12 else 10 (at most n - 1);
-    sigma2 = the mean of the discarded eigenvalues (the pPCA maximum-likelihood value)."""
+    """Spectrum, k and a fixed sigma2 for the report.
+
+    Parameters
+    ----------
+    spectrum : str or array_like, default 'synthetic'
+        A name or file for :func:`gaussrelbo.datasets.load_spectrum`, or the eigenvalues.
+    k : int, optional
+        Latent dimensions, 1 <= k < n (default: 3 for n <= 12, else 10).
+    sigma2 : float, optional
+        Fixed decoder noise (default: the mean of the discarded eigenvalues, the pPCA
+        maximum-likelihood value).
+
+    Returns
+    -------
+    lam : ndarray, shape (n,)
+        Eigenvalues.
+    k : int
+        Latent dimensions.
+    sigma2 : float
+        Decoder noise.
+    """
     from .datasets import load_spectrum
 
     lam = load_spectrum(spectrum) if isinstance(spectrum, str) else np.asarray(spectrum, float)
@@ -88,7 +158,25 @@ def report_settings(spectrum="synthetic", k=None, sigma2=None):
 
 
 def optima_table(lam, k, sigma2, alphas=(0.25, 1.0, 4.0), betas=(0.5, 2.0, 4.0)):
-    """Global optimum of every objective, fixed sigma2 and learned sigma2."""
+    """Global optimum of every objective, fixed sigma2 and learned sigma2.
+
+    Parameters
+    ----------
+    lam : array_like, shape (n,)
+        Eigenvalues, descending.
+    k : int
+        Latent dimensions.
+    sigma2 : float
+        The fixed decoder noise of the "fixed" rows.
+    alphas, betas : sequence of float
+        RELBO orders and beta-ELBO rate weights.
+
+    Returns
+    -------
+    list of dict
+        One row per objective and sigma2 mode: ``objective``, ``sigma2_mode``
+        ('fixed' or 'learned'), ``value``, ``rate``, ``distortion``, ``sigma2``, ``active``.
+    """
     from .optima import global_maximum
 
     rows = []
@@ -104,19 +192,87 @@ def optima_table(lam, k, sigma2, alphas=(0.25, 1.0, 4.0), betas=(0.5, 2.0, 4.0))
     return rows
 
 
+_NUMERIC = ("value", "rate", "distortion", "sigma2", "active")
+
+
+def merge_duplicate_rows(rows, rtol=1e-12):
+    """Merge rows of :func:`optima_table` whose numbers agree (to ``rtol``): a learned sigma2
+    equal to the fixed one gives ``sigma2_mode`` 'fixed = learned', and objectives with the same
+    optimum share a row, their names joined by '; '.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows of :func:`optima_table`.
+    rtol : float
+        Relative tolerance under which two numbers are the same.
+
+    Returns
+    -------
+    list of dict
+        The merged rows, in first-appearance order.
+    """
+    def same(a, b):
+        return all(abs(a[c] - b[c]) <= rtol * (1.0 + abs(a[c])) for c in _NUMERIC)
+
+    by_objective = []
+    for r in rows:
+        prev = by_objective[-1] if by_objective else None
+        if prev is not None and prev["objective"] == r["objective"] and same(prev, r):
+            prev["sigma2_mode"] = "fixed = learned"
+        else:
+            by_objective.append(dict(r))
+    merged = []
+    for r in by_objective:
+        twin = next((m for m in merged if m["sigma2_mode"] == r["sigma2_mode"] and same(m, r)),
+                    None)
+        if twin is None:
+            merged.append(r)
+        else:
+            twin["objective"] += "; " + r["objective"]
+    return merged
+
+
 def _md_table(rows, cols, fmt):
     head = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
     return head + "".join("| " + " | ".join(fmt.get(c, "{}").format(r[c]) for c in cols) + " |\n"
                           for r in rows)
 
 
-def build_report(spectrum="synthetic", k=None, sigma2=None, progress=None, figures=None):
-    """Compute every figure and table of the report.  Returns ``(figs, markdown, numbers)`` with
-    ``figs`` a list of ``(stem, Figure)``."""
+def build_report(spectrum="synthetic", k=None, sigma2=None, progress=None, figures=None,
+                 command=None):
+    """Compute every figure and table of the report.
+
+    Parameters
+    ----------
+    spectrum : str or array_like, default 'synthetic'
+        Built-in name, scikit-learn data set, file, or the eigenvalues themselves.
+    k : int, optional
+        Latent dimensions (default: 3 for n <= 12, else 10).
+    sigma2 : float, optional
+        Fixed decoder noise (default: the mean of the discarded eigenvalues).
+    progress : callable, optional
+        Called with a short message before each step.
+    figures : sequence of str, optional
+        Figure stems to draw (default: all of :data:`FIGURES`).
+    command : str, optional
+        The command line that asked for the report, recorded in its header.
+
+    Returns
+    -------
+    figs : list of (str, matplotlib.figure.Figure)
+        Stem and figure.
+    markdown : str
+        The text of ``report.md``.
+    numbers : dict
+        JSON-ready settings, tables and the numbers behind each figure.
+    """
+    from . import __version__
     from . import figures as F
 
     say = progress or (lambda msg: None)
     lam, k, sigma2 = report_settings(spectrum, k, sigma2)
+    name = spectrum if isinstance(spectrum, str) else "user spectrum"
     model, data, text = problem_for(lam, k, sigma2)
     # F5 is a real-data figure: on the synthetic default it shows the embedded digits spectrum
     collapse_on_digits = isinstance(spectrum, str) and spectrum == "synthetic"
@@ -125,7 +281,8 @@ def build_report(spectrum="synthetic", k=None, sigma2=None, progress=None, figur
         "fig_bounds_vs_alpha": lambda f: f(model, data),
         "fig_rotation": lambda f: f(lam, k=k, sigma2=sigma2),
         "fig_landscape": lambda f: f(lam, sigma2=sigma2),
-        "fig_collapse": lambda f: (f(None, k=10) if collapse_on_digits else f(lam, k=k)),
+        "fig_collapse": lambda f: (f(None, k=10, name="embedded digits") if collapse_on_digits
+                                   else f(lam, k=k, name=name)),
         "fig_rate_distortion": lambda f: f(lam, k=k, sigma2=sigma2),
         "fig_basins": lambda f: f(lam, k=k, sigma2=sigma2),
     }
@@ -135,22 +292,27 @@ def build_report(spectrum="synthetic", k=None, sigma2=None, progress=None, figur
         say(f"[{i}/{len(wanted)}] {stem}")
         figs.append((stem, kwargs[fname](getattr(F, fname))))
     say("tables")
-    opt = optima_table(lam, k, sigma2)
+    opt = merge_duplicate_rows(optima_table(lam, k, sigma2))
     limit = alpha_limit_table(model, data, deltas=(1e-2, 1e-4, 1e-6, 1e-8, 1e-10, 1e-12))
     objs = objectives_table(model, data)
     thr = [{"j": j + 1, "lambda": float(lam[j]), "threshold": float(lam[j] / sigma2)}
            for j in range(min(lam.size, max(k, 10)))]
-    name = spectrum if isinstance(spectrum, str) else "user spectrum"
+    settings = {"spectrum": name, "n": int(lam.size), "k": k, "sigma2": sigma2,
+                "eigenvalues": lam.tolist()}
     md = ["# gaussrelbo report\n",
-          f"Spectrum **{name}** (n = {lam.size}), k = {k}, fixed sigma2 = {sigma2:.6g} (the mean "
-          "of the discarded eigenvalues; 'learned' rows optimise it). All values in nats, "
-          "population (data-averaged).\n",
+          f"gaussrelbo {__version__}; command: `{command or 'gaussrelbo.report.build_report'}`.\n",
+          f"Settings: spectrum **{name}** (n = {lam.size}), k = {k}, fixed sigma2 = "
+          f"{sigma2:.6g} (the mean of the discarded eigenvalues unless given; 'learned' rows "
+          "optimise it). All values in nats, population (data-averaged). "
+          + ("F5 (collapse) is drawn on the embedded digits spectrum (n = 64, k = 10), a real "
+             "spectrum, not on this one.\n" if collapse_on_digits else "\n"),
           "## Global optima per objective\n",
           _md_table(opt, ["objective", "sigma2_mode", "value", "rate", "distortion", "sigma2",
                           "active"], {"value": "{:.10g}", "rate": "{:.6g}",
                                       "distortion": "{:.8g}", "sigma2": "{:.6g}"}),
-          "\nThe RELBO's maximum is the pPCA maximum likelihood for every alpha (its value is "
-          "alpha-free); its rate/distortion split is not (F6).\n",
+          "\nRows with the same numbers are merged ('fixed = learned' when the learned sigma2 "
+          "equals the fixed one). The RELBO's maximum is the pPCA maximum likelihood for every "
+          "alpha (its value is alpha-free); its rate/distortion split is not (F6).\n",
           "## beta-ELBO collapse thresholds\n",
           f"Dimension j is switched off by the beta-ELBO iff beta >= lambda_j / sigma2 "
           f"(sigma2 = {sigma2:.6g}).\n",
@@ -166,8 +328,7 @@ def build_report(spectrum="synthetic", k=None, sigma2=None, progress=None, figur
           "\n## Figures\n"]
     for stem, fig in figs:
         md.append(f"![{stem}](figures/{stem}.png)\n\n{fig.caption}\n")
-    numbers = {"settings": {"spectrum": name, "n": int(lam.size), "k": k, "sigma2": sigma2,
-                            "eigenvalues": lam.tolist()},
+    numbers = {"version": __version__, "command": command, "settings": settings,
                "tables": {"global_optima": opt, "collapse_thresholds": thr,
                           "alpha_limit": limit, "objectives": objs},
                "figures": {stem: fig.numbers for stem, fig in figs}}
@@ -176,7 +337,28 @@ def build_report(spectrum="synthetic", k=None, sigma2=None, progress=None, figur
 
 def problem_for(lam, k, sigma2, seed=0):
     """A deterministic model on a spectrum: seeded non-optimal decoder, optimal diagonal ELBO
-    encoder (as :func:`default_problem`).  Returns (model, data, text)."""
+    encoder (as :func:`default_problem`).
+
+    Parameters
+    ----------
+    lam : array_like, shape (n,)
+        Eigenvalues of the data covariance.
+    k : int
+        Latent dimensions.
+    sigma2 : float
+        Decoder noise.
+    seed : int, default 0
+        Seed of the random decoder.
+
+    Returns
+    -------
+    model : LinearGaussianVAE
+        The decoder with its optimal diagonal ELBO encoder.
+    data : DataMoments
+        Zero mean, covariance diag(lam).
+    text : str
+        One line describing the model.
+    """
     rng = np.random.default_rng(seed)
     lam = np.asarray(lam, float)
     n = lam.size
@@ -189,10 +371,37 @@ def problem_for(lam, k, sigma2, seed=0):
 
 
 def write_report(out, spectrum="synthetic", k=None, sigma2=None, formats=("png", "pdf"),
-                 force=False, progress=None, figures=None):
-    """Write the report into directory ``out`` atomically: ``figures/<stem>.<fmt>``,
-    ``report.md`` and ``numbers.json``.  A non-empty directory not written by this function is
-    replaced only with ``force=True``.  Returns the path of ``report.md``."""
+                 force=False, progress=None, figures=None, command=None):
+    """Write the report into directory ``out`` atomically: ``figures/<stem>.<fmt>`` (PNG at
+    300 dpi, PDF and SVG as vectors), ``report.md`` and ``numbers.json``.
+
+    Parameters
+    ----------
+    out : str or path
+        Output directory.  A non-empty directory not written by this function is replaced only
+        with ``force=True``.
+    spectrum : str or array_like, default 'synthetic'
+        Built-in name, scikit-learn data set, file, or the eigenvalues themselves.
+    k : int, optional
+        Latent dimensions (default: 3 for n <= 12, else 10).
+    sigma2 : float, optional
+        Fixed decoder noise (default: the mean of the discarded eigenvalues).
+    formats : sequence of {'png', 'pdf', 'svg'}, default ('png', 'pdf')
+        Figure formats.
+    force : bool, default False
+        Replace a foreign non-empty directory.
+    progress : callable, optional
+        Called with a short message before each step.
+    figures : sequence of str, optional
+        Figure stems to draw (default: all of :data:`FIGURES`).
+    command : str, optional
+        The command line that asked for the report, recorded in its header.
+
+    Returns
+    -------
+    pathlib.Path
+        The path of ``report.md``.
+    """
     import json
     from pathlib import Path
 
@@ -204,11 +413,13 @@ def write_report(out, spectrum="synthetic", k=None, sigma2=None, formats=("png",
         raise ValueError(f"`formats` must be among png, pdf, svg, got {formats!r}")
     # check the target before computing anything
     with atomic_dir(out, force=force) as tmp:
-        figs, md, numbers = build_report(spectrum, k, sigma2, progress, figures)
+        figs, md, numbers = build_report(spectrum, k, sigma2, progress, figures, command)
         (tmp / "figures").mkdir()
         for stem, fig in figs:
-            for fmt in formats:
-                fig.savefig(tmp / "figures" / f"{stem}.{fmt}", dpi=110)
+            for i, fmt in enumerate(formats):
+                fig.savefig(tmp / "figures" / f"{stem}.{fmt}", dpi=300)
+                if i == 0:                   # the layout is done: keep it for the other formats
+                    fig.set_layout_engine("none")
         (tmp / "report.md").write_text(md)
         (tmp / "numbers.json").write_text(json.dumps(numbers, indent=1, allow_nan=False))
     return Path(out) / "report.md"

@@ -1,4 +1,4 @@
-r"""Objectives of axis-aligned models through the generated per-dimension kernels (DESIGN §10).
+r"""Objectives of axis-aligned models through the generated per-dimension kernels (Theory §10).
 
 When the decoder's columns lie along eigenvectors of the data covariance (column i on eigen-direction
 ``used[i]`` with norm ``w[i]``), b is the data mean and the encoder is diagonal and aligned
@@ -67,8 +67,8 @@ def spectral_objective(lam, w, v, d, sigma2, objective="relbo", alpha=None, beta
         Column norms, encoder gains and encoder variances of the k latent dimensions.
     sigma2 : float
         Decoder noise variance.
-    objective : {"loglik", "elbo", "relbo", "beta_elbo"}
-        ``"loglik"`` ignores ``v`` and ``d``.
+    objective : {'relbo', 'loglik', 'elbo', 'beta_elbo'}, default 'relbo'
+        ``'loglik'`` ignores ``v`` and ``d``.
     alpha, beta : float, optional
         Renyi order (``"relbo"``) or rate weight (``"beta_elbo"``).
     used : array_like of int, shape (k,), optional
@@ -77,6 +77,8 @@ def spectral_objective(lam, w, v, d, sigma2, objective="relbo", alpha=None, beta
     Returns
     -------
     float
+        The objective averaged over the data (nats): the sum of the per-dimension terms of the
+        used directions and of every unused direction's term.
 
     Examples
     --------
@@ -121,16 +123,27 @@ def profiled_objective(lam, w2, sigma2, objective="relbo", alpha=None, beta=None
 
     For the RELBO (every alpha), the ELBO and the log-likelihood this is the pPCA log-likelihood
     :math:`\sum_i f_{LL}(\lambda_{I(i)}, w_i) + \sum_{j\ \mathrm{unused}} u(\lambda_j)`
-    (DESIGN §10); for the beta-ELBO, :math:`f^*_\beta` per dimension.
+    (Theory §10); for the beta-ELBO, :math:`f^*_\beta` per dimension.
 
     Parameters
     ----------
     lam : array_like, shape (n,)
+        Eigenvalues of the data covariance.
     w2 : array_like, shape (k,)
         Squared column norms (non-negative).
     sigma2 : float
-    objective, alpha, beta, used
-        As in :func:`spectral_objective`.
+        Decoder noise variance.
+    objective : {'relbo', 'loglik', 'elbo', 'beta_elbo'}, default 'relbo'
+        The RELBO, the ELBO and the log-likelihood share one profile.
+    alpha, beta : float, optional
+        Renyi order (``'relbo'``) or rate weight (``'beta_elbo'``).
+    used : array_like of int, shape (k,), optional
+        Eigen-direction of each latent dimension (default ``0, ..., k-1``).
+
+    Returns
+    -------
+    float
+        The profiled objective (nats).
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""Computations behind docs/findings.md (DESIGN §12).  Deterministic; about two minutes.
+"""Computations behind docs/findings.md (Theory §12).  Deterministic; about two minutes.
 
     python scripts/findings.py [--section N]
 """
@@ -67,7 +67,7 @@ def beta_learned(n_spectra=300, seed=0):
           "more than one self-consistent r (the choice mattered); the global r was the "
           f"largest self-consistent r in {largest} of {checked}.")
     lam = np.array([5.0, 3.0, 1.6, 0.9, 0.5, 0.3])
-    print("  DESIGN §9 spectrum, k=3: beta -> self-consistent (r, sigma2) and the global one")
+    print("  Theory §9 spectrum, k=3: beta -> self-consistent (r, sigma2) and the global one")
     for beta in (0.5, 1.0, 2.0, 4.0):
         fps = optima.sigma2_fixed_points(lam, 3, beta)
         g = optima.global_maximum(lam, 3, "beta_elbo", beta=beta)

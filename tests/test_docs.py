@@ -1,12 +1,14 @@
 """The documentation: the tutorial runs as a doctest, and the site builds offline with
-``mkdocs build --strict``, failing on a broken include or a missing figure.
+``sphinx-build -W`` (warnings are errors), failing on a broken include or a missing figure.
 
-The build runs on a copy of ``docs/``, ``mkdocs.yml`` and ``benchmarks/`` in a temporary
-directory (the gallery it renders never touches the checkout), against the installed package.
+The build runs on a copy of ``docs/`` and ``benchmarks/`` in a temporary directory (the gallery
+it renders never touches the checkout), against the installed package, once per session
+(``tests/docsite.py``; tests/test_browser.py opens the same build in Chromium).
 """
 
 import doctest
-import os
+import importlib.util
+import re
 import shutil
 import subprocess
 import sys
@@ -15,75 +17,194 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-IGNORE = shutil.ignore_patterns("gallery", "__pycache__")
+
+
+def _docsite():
+    name = "gaussrelbo_test_docsite"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("docsite.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+docsite = _docsite()
 
 
 def test_tutorial_runs_as_a_doctest():
     result = doctest.testfile(str(ROOT / "docs" / "tutorial.md"), module_relative=False,
                               optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted >= 10 and result.failed == 0
-
-
-def _mkdocs(root, site):
-    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f",
-                           str(root / "mkdocs.yml"), "--site-dir", str(site)], cwd=root,
-                          capture_output=True, text=True,
-                          env=dict(os.environ, NO_MKDOCS_2_WARNING="1"))
+    assert result.attempted >= 10
+    assert result.failed == 0
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("docs")
-    shutil.copytree(ROOT / "docs", root / "docs", ignore=IGNORE)
-    shutil.copytree(ROOT / "benchmarks", root / "benchmarks", ignore=IGNORE)
-    shutil.copy(ROOT / "mkdocs.yml", root)
-    proc = subprocess.run([sys.executable, str(root / "docs" / "build.py"), "--site-dir",
-                           str(root / "site")], cwd=root, capture_output=True, text=True)
+    root, proc = docsite.build_site(tmp_path_factory)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return root
 
 
+def _sphinx(root, site):
+    sys.path.insert(0, str(root / "docs"))
+    try:
+        spec = importlib.util.spec_from_file_location("_docs_build", root / "docs" / "build.py")
+        build = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(build)
+    finally:
+        sys.path.remove(str(root / "docs"))
+    return subprocess.run(build.sphinx_command(root, site), capture_output=True, text=True)
+
+
 def test_site_builds_with_every_page(built):
     site = built / "site"
-    for page in ("index.html", "relbo/index.html", "derivations/index.html",
-                 "findings/index.html", "gallery/index.html", "tutorial/index.html",
-                 "api/index.html", "performance/index.html"):
-        assert (site / page).is_file(), page
-    # the derivations page carries the generated LaTeX, included, not retyped
-    generated = (ROOT / "docs" / "derivations" / "renyi_entropy.md").read_text()
-    first_equation = next(line for line in generated.splitlines() if "\\" in line)
-    html = (site / "derivations" / "index.html").read_text()
-    assert first_equation.strip()[:40].replace("&", "&amp;") in html
+    for page in docsite.PAGES:
+        assert (site / f"{page}.html").is_file(), page
     # the API page documents the estimator and the objectives from their docstrings
-    api = (site / "api" / "index.html").read_text()
-    assert "LinearVAE" in api and "relbo_expansion" in api
+    api = (site / "api.html").read_text()
+    assert 'id="gaussrelbo.estimator.LinearVAE"' in api
+    assert 'id="gaussrelbo.objectives.relbo_expansion"' in api
     # every figure of the gallery, and the throughput plot, are in the site
     for stem in ("F1_alpha_limit", "F2_bounds_vs_alpha", "F3_rotation", "F4_landscape",
                  "F5_collapse", "F6_rate_distortion", "F7_basins"):
-        assert (site / "gallery" / "figures" / f"{stem}.png").is_file(), stem
-    assert (site / "gallery" / "throughput.png").is_file()
+        assert (site / "_images" / f"{stem}.png").is_file(), stem
+    assert (site / "_images" / "throughput.png").is_file()
+
+
+def test_math_is_served_by_the_site_itself(built):
+    site = built / "site"
+    for page in docsite.PAGES:
+        html = (site / f"{page}.html").read_text()
+        scripts = re.findall(r'<script[^>]*src="([^"]+)"', html)
+        remote = [s for s in scripts if s.startswith(("http:", "https:", "//"))]
+        assert remote == [], (page, remote)
+    derivations = (site / "derivations.html").read_text()
+    assert '_static/mathjax/tex-chtml.js' in derivations
+    assert (site / "_static" / "mathjax" / "tex-chtml.js").stat().st_size > 100_000
+    fonts = list((site / "_static" / "mathjax" / "output" / "chtml" / "fonts").rglob("*.woff"))
+    assert len(fonts) > 10
+
+
+def test_api_page_has_no_template_or_markup_in_its_source(built):
+    api = (built / "site" / "api.html").read_text()
+    text = re.sub(r"<[^>]+>", "", api)
+    assert "{params}" not in text
+    assert ":math:" not in text
+    assert ":func:" not in text
+    # the mc_* docstrings are filled at import, so autodoc shows their parameters
+    block = api.split('id="gaussrelbo.montecarlo.mc_relbo"', 1)[1][:6000]
+    assert "n_samples" in block
+    assert "random_state" in block
 
 
 def _copy(built, tmp_path):
     root = tmp_path / "copy"
     shutil.copytree(built / "docs", root / "docs")
-    shutil.copy(built / "mkdocs.yml", root)
     return root
 
 
-def test_broken_include_fails_the_build(built, tmp_path):
+def test_broken_include_and_missing_figure_fail_the_build(built, tmp_path):
+    # one strict build with both faults (--keep-going reports every warning): each is named
     root = _copy(built, tmp_path)
-    assert _mkdocs(root, tmp_path / "site").returncode == 0          # the copy is sound
     page = root / "docs" / "derivations.md"
-    page.write_text(page.read_text() + '\n--8<-- "derivations/no_such_file.md"\n')
-    proc = _mkdocs(root, tmp_path / "site2")
+    page.write_text(page.read_text() + "\n```{include} derivations/no_such_file.md\n```\n")
+    (root / "docs" / "gallery" / "figures" / "F3_rotation.png").unlink()
+    proc = _sphinx(root, tmp_path / "site")
     assert proc.returncode != 0
     assert "no_such_file.md" in proc.stdout + proc.stderr
-
-
-def test_missing_figure_fails_the_build(built, tmp_path):
-    root = _copy(built, tmp_path)
-    (root / "docs" / "gallery" / "figures" / "F3_rotation.png").unlink()
-    proc = _mkdocs(root, tmp_path / "site")
-    assert proc.returncode != 0
     assert "F3_rotation.png" in proc.stdout + proc.stderr
+
+
+# ---- the Derivations page is printed from the scripts ------------------------------------------
+
+def _display_blocks(text):
+    return re.findall(r"^\$\$\n(.*?)\n\$\$$", text, flags=re.S | re.M)
+
+
+def test_every_printed_equation_is_the_checked_expression():
+    import sympy as sp
+    from derivations.generate import equations
+
+    derived = 0
+    for topic, eqs in equations().items():
+        for eq in eqs:
+            if eq.checked is None:
+                assert eq.note.startswith("stated"), (topic, eq.name)
+                continue
+            derived += 1
+            diff = eq.difference()
+            if diff.has(sp.Order):
+                diff = diff.removeO()
+            assert sp.simplify(diff) == 0, (topic, eq.name)
+    assert derived >= 25
+
+
+def test_derivations_page_equals_the_scripts_output():
+    from derivations.generate import equations, latex_files
+
+    files = latex_files()
+    for topic, eqs in equations().items():
+        text = (ROOT / "docs" / "derivations" / f"{topic}.md").read_text()
+        assert text == files[f"docs/derivations/{topic}.md"], (
+            f"docs/derivations/{topic}.md is stale: run python -m derivations.generate")
+        assert _display_blocks(text) == [eq.tex for eq in eqs]
+        # the scripts' symbol names (and Python syntax) never reach the equations
+        for block in _display_blocks(text):
+            for raw in (r"\bsigma2\b", r"\\sigma_\{2\}", r"\blam\b", r"\bw2\b", r"\*\*"):
+                assert re.search(raw, block) is None, (topic, raw, block)
+    page = (ROOT / "docs" / "derivations.md").read_text()
+    for topic in equations():
+        assert f"derivations/{topic}.md" in page
+
+
+# ---- the API reference: every public function documents its parameters and returns -----------
+
+API_MODULES = ("objectives", "entropy", "encoders", "spectral", "montecarlo", "datasets",
+               "landscapes", "figures", "report", "testing")
+
+
+@pytest.mark.parametrize("module", API_MODULES)
+def test_public_functions_have_parameters_and_returns(module):
+    import importlib
+    import inspect
+
+    from numpydoc.validate import validate
+
+    mod = importlib.import_module(f"gaussrelbo.{module}")
+    missing = []
+    for name in mod.__all__:
+        obj = getattr(mod, name)
+        if not inspect.isfunction(obj):
+            continue
+        errors = {code for code, _ in validate(f"gaussrelbo.{module}.{name}")["errors"]}
+        missing += [f"{name}: {code}" for code in ("PR01", "PR02", "RT01") if code in errors]
+        # no template left unfilled, no "as `other`" instead of a description
+        assert "{params}" not in (obj.__doc__ or ""), name
+    assert missing == []
+
+
+def test_choice_sets_state_their_default_first():
+    import inspect
+
+    import gaussrelbo as gr
+
+    for fn in (gr.optimal_encoder, gr.spectral_objective, gr.profiled_objective):
+        default = inspect.signature(fn).parameters["objective"].default
+        line = next(ln for ln in fn.__doc__.splitlines() if ln.strip().startswith("objective :"))
+        assert line.strip().startswith(f"objective : {{'{default}',"), line
+        assert line.strip().endswith(f"default '{default}'"), line
+
+
+@pytest.mark.parametrize("module", API_MODULES)
+def test_no_parameter_is_described_by_reference_to_another_function(module):
+    import importlib
+    import inspect
+
+    mod = importlib.import_module(f"gaussrelbo.{module}")
+    for name in mod.__all__:
+        doc = inspect.getdoc(getattr(mod, name)) or ""
+        params = doc.split("Parameters\n----------", 1)[-1].split("\n\n", 1)[0] \
+            if "Parameters\n----------" in doc else ""
+        assert "As in :func:" not in params, name
+        assert "as :func:" not in params, name

@@ -57,10 +57,20 @@ def test_f2_curves(problem):
     vr = np.array([np.nan if v is None else v for v in nums["vr_bound"]])
     ok = np.isfinite(vr)
     assert np.all(np.diff(vr[ok]) <= 1e-12)          # non-increasing in alpha
-    ax, gx = fig.axes
-    assert ax.get_xscale() == "log" and gx.get_yscale() == "log"
+    ax, gx, vx = fig.axes
+    assert ax.get_xscale() == "log"
+    assert gx.get_yscale() == "log"
     gaps = gx.get_lines()[0].get_ydata()
     np.testing.assert_allclose(gaps, nums["log_evidence"] - rel)
+    # Li & Turner's order is a different parameter: its own panel and axis, said in words
+    assert "not the RELBO" in vx.get_xlabel()
+    assert "RELBO" in ax.get_xlabel()
+    (vr_line,) = [ln for ln in vx.get_lines() if "VR bound" in ln.get_label()]
+    np.testing.assert_array_equal(vr_line.get_ydata(), vr[ok])
+    assert "different parameter" in fig.caption
+    # the caption's numbers are the plotted ones
+    assert f"{nums['log_evidence']:.6g}" in fig.caption
+    assert f"{np.max(nums['log_evidence'] - rel):.4g}" in fig.caption
 
 
 LAM = np.array([5.0, 4.0, 3.0, 2.0, 1.2, 0.5])
@@ -135,6 +145,36 @@ def test_f4_landscape_marks_the_maximum_where_the_theory_puts_it():
         assert mx["value"] >= fig.numbers[objective]["max_on_grid"] - 1e-12
         assert {p["kind"] for p in pts} >= {"maximum", "saddle"}
     assert fig.caption.startswith("F4")
+    # the RELBO panel is the same for every alpha, and the figure says so
+    assert "every" in fig.axes[0].get_title()
+    assert "same for every alpha" in fig.caption
+    mx = next(p for p in fig.numbers["relbo"]["points"] if p["kind"] == "maximum")
+    assert f"{mx['value']:.6g}" in fig.caption
+
+
+def _model(W, s2):
+    n, k = W.shape
+    return gr.LinearGaussianVAE(W, np.zeros(n), s2, V=np.zeros((k, n)), c=np.zeros(k),
+                                D=np.ones(k))
+
+
+@pytest.mark.parametrize("alpha", [0.3, 2.0])
+def test_f4_grid_equals_the_matrix_closed_forms(alpha):
+    # an independent route: build the decoder, fit the optimal diagonal encoder and evaluate the
+    # matrix closed forms of gaussrelbo.objectives (no spectral kernel involved)
+    from gaussrelbo import landscapes
+
+    s2, beta = 0.8, 2.0
+    data = gr.DataMoments.from_spectrum(LAM)
+    for objective, kw in (("relbo", {"alpha": alpha}), ("beta_elbo", {"beta": beta})):
+        res = landscapes.landscape(LAM, s2, objective, alpha, beta, n_grid=9)
+        for i, j in ((0, 0), (3, 5), (8, 2), (6, 6)):
+            W = np.zeros((LAM.size, 2))
+            W[0, 0], W[1, 1] = np.sqrt(res["w1_sq"][j]), np.sqrt(res["w2_sq"][i])
+            m = gr.optimal_encoder(_model(W, s2), objective, diagonal=True, **kw)
+            ref = (gr.relbo(m, data, alpha) if objective == "relbo"
+                   else gr.beta_elbo(m, data, beta))
+            assert res["value"][i, j] == pytest.approx(float(ref), rel=1e-12, abs=1e-12)
 
 
 def _steps(x, counts):
@@ -195,6 +235,9 @@ def test_f5_default_is_the_digits_spectrum():
     fig = figures.fig_collapse()
     lam = gr.datasets.load_spectrum("digits")
     nums = fig.numbers
+    # the header names the spectrum drawn
+    assert "digits spectrum: n = 64, k = 10" in fig._suptitle.get_text()
+    assert fig.caption.startswith("F5 (digits spectrum, n = 64, k = 10")
     assert nums["k"] == 10 and nums["lam"] == lam.tolist()
     s2 = lam[10:].mean()                  # pPCA maximum-likelihood sigma2 for k = 10
     assert nums["sigma2"] == pytest.approx(s2, rel=1e-12)
@@ -278,3 +321,64 @@ def test_f7_basins_fractions():
     # beta = 4: lambda_3 = 3 <= beta sigma2 = 3.2 collapses, the maximum uses two directions
     assert fig.numbers["beta_elbo"]["fractions"][1] == {"subset=(0, 1) maximum": 1.0}
     assert fig.caption.startswith("F7")
+    # legend labels are words and math, not the atlas's reprs
+    labels = [t.get_text() for ax in fig.axes for t in ax.get_legend().get_texts()]
+    assert r"maximum on $\lambda_{1}$, $\lambda_{2}$" in labels
+    assert not any("subset=" in lab or "(0," in lab for lab in labels)
+    # the caption is computed from the fractions
+    glob = fig.numbers["relbo"]["global_fraction"] + fig.numbers["beta_elbo"]["global_fraction"]
+    if all(g == 1.0 for g in glob):
+        assert fig.caption.count("every run reaches the global maximum") == 2
+
+
+def test_f7_caption_reports_runs_that_miss_the_maximum(monkeypatch):
+    from gaussrelbo import landscapes
+
+    def fake(*args, **kwargs):
+        fr = [{"subset=(0, 1, 2) maximum": 0.5, "subset=(0, 1) saddle": 0.5},
+              {"subset=(0, 1, 2) maximum": 1.0}]
+        return {"n_runs": 2,
+                "relbo": {"params": [0.3, 3.0], "fractions": fr,
+                          "global_fraction": np.array([0.5, 1.0])},
+                "beta_elbo": {"params": [0.5, 4.0], "fractions": fr[1:] * 2,
+                              "global_fraction": np.array([1.0, 1.0])}}
+
+    monkeypatch.setattr(landscapes, "basins", fake)
+    fig = figures.fig_basins(alphas=(0.3, 3.0), betas=(0.5, 4.0), n_runs=2)
+    assert "attracts 50% of the runs at alpha = 0.3" in fig.caption
+    assert "beta-ELBO: every run reaches the global maximum" in fig.caption
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert r"saddle on $\lambda_{1}$, $\lambda_{2}$" in labels
+
+
+def _all_figures():
+    model, data, _ = gr.report.default_problem()
+    yield figures.fig_alpha_limit(model, data, deltas=10.0 ** -np.arange(1, 8))
+    yield figures.fig_bounds_vs_alpha(model, data, alphas=np.geomspace(0.2, 5, 9))
+    yield figures.fig_rotation(LAM, thetas=np.linspace(-1, 1, 5))
+    yield figures.fig_landscape(LAM, n_grid=11)
+    yield figures.fig_collapse(LAM, k=3, betas=np.geomspace(0.1, 10, 9),
+                               alphas=np.geomspace(0.1, 10, 3))
+    yield figures.fig_rate_distortion(LAM, alphas=np.geomspace(0.2, 5, 5),
+                                      betas=np.geomspace(0.2, 5, 5))
+    yield figures.fig_basins(LAM, alphas=(1.0,), betas=(1.0,), n_runs=2)
+
+
+def test_paper_sizes_fonts_and_palette():
+    from matplotlib.colors import to_hex
+    from matplotlib.text import Text
+
+    allowed = {to_hex(c) for c in figures.PALETTE} | {"#000000", "#ffffff"}
+    for fig in _all_figures():
+        fig.canvas.draw()
+        width = fig.get_size_inches()[0]
+        assert width in (figures.ONE_COLUMN, figures.TWO_COLUMN), fig.caption[:3]
+        sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_text().strip()]
+        assert min(sizes) >= 8, (fig.caption[:3], min(sizes))
+        for ln in fig.findobj(lambda a: hasattr(a, "get_xydata") and hasattr(a, "get_color")):
+            c = to_hex(ln.get_color())
+            grey = len({c[1:3], c[3:5], c[5:7]}) == 1
+            assert c in allowed or grey, (fig.caption[:3], c)
+        texts = " ".join(t.get_text() for t in fig.findobj(Text))
+        assert "DESIGN" not in texts
+        assert "DESIGN" not in fig.caption

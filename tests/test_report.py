@@ -33,15 +33,18 @@ def test_numbers_equal_the_library(report_dir):
     assert nums["settings"]["k"] == k and nums["settings"]["sigma2"] == s2
     assert np.allclose(nums["settings"]["eigenvalues"], lam)
     for row in nums["tables"]["global_optima"]:
-        name = row["objective"]
-        kw, objective = {}, "loglik"
-        if name.startswith("RELBO"):
-            objective, kw = "relbo", {"alpha": float(name.split("=")[1])}
-        elif name.startswith("beta"):
-            objective, kw = "beta_elbo", {"beta": float(name.split("=")[1])}
-        p = optima.global_maximum(lam, k, objective,
-                                  sigma2=s2 if row["sigma2_mode"] == "fixed" else None, **kw)
-        assert row["value"] == p.value and row["rate"] == p.rate and row["active"] == p.active
+        for name in row["objective"].split("; "):          # merged rows name every objective
+            kw, objective = {}, "loglik"
+            if name.startswith("RELBO"):
+                objective, kw = "relbo", {"alpha": float(name.split("=")[1])}
+            elif name.startswith("beta"):
+                objective, kw = "beta_elbo", {"beta": float(name.split("=")[1])}
+            modes = {"fixed": [s2], "learned": [None], "fixed = learned": [s2, None]}
+            for mode in modes[row["sigma2_mode"]]:
+                p = optima.global_maximum(lam, k, objective, sigma2=mode, **kw)
+                assert row["value"] == pytest.approx(p.value, rel=1e-12)
+                assert row["rate"] == pytest.approx(p.rate, rel=1e-12, abs=1e-14)
+                assert row["active"] == p.active
     assert set(nums["figures"]) == {stem for stem, _ in FIGURES}
     thr = nums["tables"]["collapse_thresholds"]
     assert [t["threshold"] for t in thr] == pytest.approx(list(lam[:len(thr)] / s2))
@@ -81,3 +84,57 @@ def test_bad_arguments(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "gaussrelbo", "report", "--format", "gif",
                            "--out", str(tmp_path / "x")], capture_output=True, text=True)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_header_records_version_command_and_settings(report_dir):
+    import gaussrelbo
+
+    md = (report_dir / "report.md").read_text()
+    head = md.split("## Global optima", 1)[0]
+    assert f"gaussrelbo {gaussrelbo.__version__}" in head
+    assert f"gaussrelbo report --out {report_dir}" in head
+    assert "spectrum **synthetic** (n = 6), k = 3" in head
+    # the collapse figure is drawn on another spectrum, and the header says which
+    assert "F5 (collapse) is drawn on the embedded digits spectrum (n = 64, k = 10)" in head
+    nums = json.loads((report_dir / "numbers.json").read_text())
+    assert nums["version"] == gaussrelbo.__version__
+    assert nums["command"].startswith("gaussrelbo report --out")
+    assert "embedded digits spectrum, n = 64, k = 10" in md
+
+
+def test_optima_table_has_no_repeated_rows(report_dir):
+    nums = json.loads((report_dir / "numbers.json").read_text())
+    rows = nums["tables"]["global_optima"]
+    keys = [(r["sigma2_mode"], r["value"], r["rate"], r["distortion"], r["sigma2"], r["active"])
+            for r in rows]
+    assert len(set(keys)) == len(keys)
+    # every objective of the unmerged table is still named once
+    from gaussrelbo.report import optima_table
+    lam, k, s2 = report_settings("synthetic")
+    names = {r["objective"] for r in optima_table(lam, k, s2)}
+    merged = [n for r in rows for n in r["objective"].split("; ")]
+    assert set(merged) == names
+
+
+def test_merge_duplicate_rows_keeps_distinct_numbers():
+    from gaussrelbo.report import merge_duplicate_rows
+
+    base = {"value": -1.0, "rate": 0.5, "distortion": 1.5, "sigma2": 0.8, "active": 2}
+    rows = [dict(base, objective="a", sigma2_mode="fixed"),
+            dict(base, objective="a", sigma2_mode="learned"),
+            dict(base, objective="b", sigma2_mode="fixed"),
+            dict(base, objective="b", sigma2_mode="learned", rate=0.6),
+            dict(base, objective="c", sigma2_mode="fixed", value=-1.0 + 1e-9)]
+    out = merge_duplicate_rows(rows)
+    assert [(r["objective"], r["sigma2_mode"]) for r in out] == [
+        ("a", "fixed = learned"), ("b", "fixed"), ("b", "learned"), ("c", "fixed")]
+
+
+def test_png_is_300_dpi(report_dir):
+    from PIL import Image
+
+    with Image.open(report_dir / "figures" / "F4_landscape.png") as im:
+        dpi = im.info["dpi"]
+        width_in = im.size[0] / dpi[0]
+    assert round(dpi[0]) == 300
+    assert width_in == pytest.approx(7.0, abs=0.02)

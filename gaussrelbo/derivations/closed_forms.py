@@ -1,4 +1,4 @@
-r"""Per-datapoint and population closed forms of the linear-Gaussian VAE (DESIGN §4, §5, §11).
+r"""Per-datapoint and population closed forms of the linear-Gaussian VAE (Theory §4, §5, §11).
 
 Each closed form is checked against its definition by exact Gaussian expectation rules
 (:func:`derivations._common.gauss_expect_vec`: :math:`E z_i = m_i`,
@@ -61,7 +61,7 @@ class Forms:
         kl = self.expect_q(self.log_q(self.z, x) - self.log_prior(self.z), x)
         return {"expected_loglik": ell_, "kl": kl}
 
-    # ---- closed forms (DESIGN §4, §5) ------------------------------------------------------------
+    # ---- closed forms (Theory §4, §5) ------------------------------------------------------------
     def pointwise_closed(self):
         n, k, W, s2, D, x = self.n, self.k, self.W, self.s2, self.D, self.x
         mq = self.V * x + self.c
@@ -91,7 +91,7 @@ class Forms:
         return {"distortion": dist, "rate": rate, "loglik": ll, "relbo": relbo}
 
     def relbo_escort(self):
-        """DESIGN §5 escort form: LL - (1/(2 alpha)) [tr(Pi D) - k - logdet Pi - logdet D
+        """Theory §5 escort form: LL - (1/(2 alpha)) [tr(Pi D) - k - logdet Pi - logdet D
         + tr(Pi E S E^T) + g^T Pi g]."""
         k, W, s2, D, S = self.k, self.W, self.s2, self.D, self.S
         Minv = self.M.inv()
@@ -155,7 +155,7 @@ def _check_forms(f):
 
 
 def _check_vr_divergence():
-    """Gaussian Renyi divergence D_a(N(m1,S1) || N(m2,S2)) at k = 1 by integration (DESIGN §11)."""
+    """Gaussian Renyi divergence D_a(N(m1,S1) || N(m2,S2)) at k = 1 by integration (Theory §11)."""
     a = sp.Symbol("a", positive=True)
     zz, m1, m2 = sp.symbols("z m1 m2", real=True)
     v1, v2 = sp.symbols("v1 v2", positive=True)

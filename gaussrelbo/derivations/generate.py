@@ -23,13 +23,15 @@ from pathlib import Path
 
 import sympy as sp
 from sympy.codegen.cfunctions import log1p
+from sympy.printing.latex import LatexPrinter
 from sympy.printing.numpy import NumPyPrinter
 
 from . import closed_forms, relbo_identity, renyi_entropy, spectral, stationary
 from .renyi_entropy import alpha
 from .spectral import beta, d, lam, s2, v, w, w2
 
-__all__ = ["kernels", "module_text", "latex_files", "write", "main"]
+__all__ = ["Equation", "READER_NAMES", "equations", "kernels", "latex_files", "main",
+           "module_text", "reader_latex", "write"]
 
 COMMAND = "python -m gaussrelbo.derivations.generate"
 TOPICS = (renyi_entropy, relbo_identity, closed_forms, spectral, stationary)
@@ -131,7 +133,7 @@ def module_text():
 # run `{COMMAND}` again (tests/test_generated.py checks this file is fresh).
 """Spectral kernels of gaussrelbo, generated from the sympy derivations (do not edit).
 
-Per-dimension functions of DESIGN §10 and their derivatives; arguments broadcast (numpy arrays or
+Per-dimension functions of Theory §10 and their derivatives; arguments broadcast (numpy arrays or
 scalars).  ``lam``: eigenvalue, ``w``: column norm, ``w2``: its square, ``v``: encoder gain,
 ``d``: encoder variance, ``sigma2``: decoder noise.  ``ell`` is the stable
 ``gaussrelbo._numerics.ell``.
@@ -156,15 +158,164 @@ def _stack2(*rows):
     return head + "\n\n" + body + "\n"
 
 
+# ---- the LaTeX of the Derivations docs page --------------------------------------------------------
+
+#: How the scripts' symbol names read on the page.
+READER_NAMES = {"sigma2": r"\sigma^{2}", "alpha": r"\alpha", "beta": r"\beta", "lam": r"\lambda",
+                "w2": "q", "mu": r"\mu", "L": r"L_{\bar A}"}
+
+
+class _ReaderPrinter(LatexPrinter):
+    """sympy's LaTeX with the scripts' symbol names mapped (``sigma2`` -> sigma^2, not
+    sigma_2) and ``log`` kept as log."""
+
+    def _print_Symbol(self, expr, style="plain"):
+        if expr.name in READER_NAMES:
+            return READER_NAMES[expr.name]
+        return super()._print_Symbol(expr)
+
+
+def reader_latex(expr, order="none"):
+    """``sp.latex`` of ``expr`` with :data:`READER_NAMES` (terms in ``order``; "none" keeps
+    the order sympy stores them in)."""
+    return _ReaderPrinter({"ln_notation": False, "order": order}).doprint(expr)
+
+
+class Equation:
+    """One equation of the Derivations page.
+
+    ``checked`` is the sympy expression the derivation script verified and ``shown`` the form
+    printed (the same expression rearranged for a reader; a test proves ``shown - checked``
+    simplifies to 0).  A *statement* (``checked is None``) is a matrix-level formula for general
+    n, k that the script verifies at fixed sizes; its LaTeX is typed and says so on the page.
+    """
+
+    def __init__(self, name, lhs, checked=None, shown=None, statement=None, note="", subs=None,
+                 order="none"):
+        self.name, self.lhs, self.checked, self.note, self.order = name, lhs, checked, note, order
+        self.shown = checked if shown is None else shown
+        self.statement = statement
+        #: symbols of ``shown`` that stand for sub-expressions (substitute before comparing)
+        self.subs = subs or {}
+
+    def difference(self):
+        """``shown - checked`` with every stand-in substituted; simplifies to 0."""
+        shown = self.shown.subs(self.subs).doit()
+        return sp.expand_log((shown - self.checked).rewrite(sp.log), force=True)
+
+    @property
+    def tex(self):
+        if self.checked is None:
+            return self.lhs + " = " + self.statement
+        return self.lhs + " = " + reader_latex(self.shown, self.order)
+
+
+def equations():
+    """``{topic: [Equation, ...]}``: every equation of the Derivations page, in order."""
+    from ._common import ell
+    E, R, C, S, T = renyi_entropy, relbo_identity, closed_forms, spectral, stationary
+    t = E.t
+    m, v = R.m_post, R.v_post
+    ms, vs = sp.Symbol("m(x)"), sp.Symbol("v", positive=True)
+    ell_shown = (-sp.log(2 * sp.pi * R.s2) / 2
+                 - ((R.x - R.b - R.w * R.mu) ** 2 + R.w**2 * R.d) / (2 * R.s2))
+    kl_shown = (R.d + R.mu**2 - 1 - sp.log(R.d)) / 2
+    escort_shown = (alpha * (R.d + (R.mu - ms) ** 2) / vs - 1 - sp.log(alpha * R.d / vs)) / 2
+    hq, ha = sp.Symbol(r"H(q)"), sp.Symbol(r"H_\alpha")
+    series = sp.Add(*[c * t**j for j, c in enumerate(E.ell_series[:5])]) + sp.O(t**5)
+    fixed = ("stated for general n, k; checked exactly by derivations/closed_forms.py at "
+             "n = 2, k = 1 (symbolic) and n = 3, k = 2 (rational, full encoder covariance)")
+    return {
+        "renyi_entropy": [
+            Equation("Rényi entropy, one dimension", r"H_\alpha\big(\mathcal N(m, s)\big)",
+                     E.H_alpha_1d),
+            Equation("Rényi entropy, k dimensions", r"H_\alpha\big(\mathcal N(m, \Sigma)\big)",
+                     E.H_alpha),
+            Equation("Shannon entropy (the limit α → 1)", r"H_1\big(\mathcal N(m, \Sigma)\big)",
+                     E.H_shannon),
+            Equation("ℓ", reader_latex(ell(alpha)), ell(alpha).rewrite(sp.log), order="lex"),
+            Equation("ℓ about α = 1 (t = α − 1)", reader_latex(ell(1 + t)), series,
+                     order="lex"),
+        ],
+        "relbo_identity": [
+            Equation("log-evidence of the scalar model", r"\log p(x)", R.log_px),
+            Equation("Rényi entropy of its posterior", r"H_\alpha = H_\alpha\big(p(z\mid x)\big)",
+                     R.H_alpha_post),
+            Equation("expected log-likelihood", r"E_q\log p(x\mid z)", R.expected_loglik,
+                     shown=ell_shown),
+            Equation("rate", r"\mathrm{KL}\big(q\,\|\,p(z)\big)", R.kl_prior, shown=kl_shown),
+            Equation("gap to the escort, with the posterior mean m(x) and variance v below",
+                     r"\mathrm{KL}(q\,\|\,\pi_\alpha)", R.kl_escort, shown=escort_shown,
+                     subs={ms: m, vs: v}),
+            Equation("posterior mean (Bayes, checked)", r"m(x)", m),
+            Equation("posterior variance", r"v", v),
+            Equation("the RELBO, checked equal to log p(x) − KL(q‖π_α)/α",
+                     r"\mathrm{RELBO}_\alpha", R.relbo,
+                     shown=sp.Add(ell_shown, -kl_shown, (1 - alpha) / alpha * (hq - ha),
+                                  evaluate=False),
+                     subs={hq: R.H_q, ha: R.H_alpha_post}),
+            Equation("the encoder's Shannon entropy", r"H(q)", R.H_q),
+        ],
+        "closed_forms": [
+            Equation("pointwise", r"E_q\log p(x\mid z)", statement=(
+                r"-\frac n2\log(2\pi\sigma^2) - \frac{1}{2\sigma^2}\Big[\lVert x-b-W(Vx+c)"
+                r"\rVert^2 + \operatorname{tr}(WDW^\top)\Big]"), note=fixed),
+            Equation("rate", r"\mathrm{KL}(q\,\|\,p(z))", statement=(
+                r"\frac12\Big[\operatorname{tr}D + \lVert Vx+c\rVert^2 - k - \log\det D\Big]"),
+                note=fixed),
+            Equation("population RELBO", r"\mathrm{RELBO}_\alpha", statement=(
+                r"-\mathrm{Dist} - R + \frac{1-\alpha}{2\alpha}\Big[\log\det D + k - k\,"
+                r"\ell(\alpha) - \sum_i\log\frac{\sigma^2}{s_i^2+\sigma^2}\Big]"), note=fixed),
+            Equation("escort form", r"\mathrm{RELBO}_\alpha", statement=(
+                r"\mathrm{LL} - \frac{1}{2\alpha}\Big[\operatorname{tr}(\Pi D) - k - \log\det\Pi"
+                r" - \log\det D + \operatorname{tr}(\Pi E S E^\top) + g^\top\Pi g\Big],\quad"
+                r" \Pi = \alpha M/\sigma^2"), note=fixed),
+            Equation("Rényi divergence of Gaussians", r"D_\alpha", statement=(
+                r"\frac\alpha2\,\delta^\top\Sigma_\alpha^{-1}\delta - \frac{\log\det"
+                r"\Sigma_\alpha - (1-\alpha)\log\det\Sigma_1 - \alpha\log\det\Sigma_2}"
+                r"{2(\alpha-1)}"),
+                note="stated; checked at k = 1 against the integral at three exact points"),
+        ],
+        "spectral": [
+            Equation("distortion", r"-\mathrm{dist}_i", S.neg_dist_i),
+            Equation("rate", r"\mathrm{rate}_i", S.rate_i),
+            Equation("log-likelihood", r"f_{\mathrm{LL}}", S.f_loglik),
+            Equation("unused direction", r"u", S.f_unused),
+            Equation("RELBO", r"f_{\mathrm{RELBO}} - f_{\mathrm{ELBO}}", S.f_relbo - S.f_elbo,
+                     shown=sp.factor_terms(S.f_relbo - S.f_elbo)),
+            Equation("optimal encoder gain (RELBO, ELBO)", r"v^*", S.v_opt),
+            Equation("optimal encoder variance (RELBO)", r"d^*_\alpha", S.d_opt_relbo),
+            Equation("optimal encoder gain (β-ELBO)", r"v^*_\beta", S.v_opt_beta),
+            Equation("optimal encoder variance (β-ELBO)", r"d^*_\beta", S.d_opt_beta),
+            Equation("β-ELBO at its optimal encoder", r"f^*_\beta", S.f_beta_opt),
+            Equation("RELBO rate at the maximum-likelihood point", r"\mathrm{rate}_i", S.rate_ml),
+            Equation("RELBO distortion at the maximum-likelihood point", r"\mathrm{dist}_i",
+                     S.dist_ml),
+        ],
+        "stationary": [
+            Equation("profiled β-ELBO, gradient in q = w²", r"\partial_q f^*_\beta",
+                     T.grad(T.F_beta)[0], shown=sp.factor(T.grad(T.F_beta)[0])),
+            Equation("profiled β-ELBO, gradient in σ²", r"\partial_{\sigma^2} f^*_\beta",
+                     T.grad(T.F_beta)[1], shown=sp.factor(T.grad(T.F_beta)[1])),
+            Equation("stationary column norm (log-likelihood, RELBO, ELBO)",
+                     r"q^*_{\mathrm{LL}}", T.stationary_w2["loglik"][0]),
+            Equation("stationary column norm (β-ELBO); collapse iff it is ≤ 0", r"q^*_\beta",
+                     T.stationary_w2["beta"][0]),
+            Equation("learned σ² at a β-ELBO stationary point (L: sum of the unused λ_j)",
+                     r"\sigma^2", T.sigma2_fixed_point),
+        ],
+    }
+
+
 def latex_files():
     """``{relative path: text}`` of the LaTeX include files, one per derivation topic."""
     out = {}
-    for mod in TOPICS:
-        topic = mod.__name__.rsplit(".", 1)[1]
+    for topic, eqs in equations().items():
         parts = [f"<!-- Generated by `{COMMAND}` from derivations/{topic}.py "
                  f"(sympy {sp.__version__}). Do not edit. -->", ""]
-        for name, tex in mod.latex().items():
-            parts += [f"**{name}**", "", "$$", tex, "$$", ""]
+        for eq in eqs:
+            head = f"**{eq.name}**" + (f" ({eq.note})" if eq.note else "")
+            parts += [head, "", "$$", eq.tex, "$$", ""]
         out[f"docs/derivations/{topic}.md"] = "\n".join(parts)
     return out
 

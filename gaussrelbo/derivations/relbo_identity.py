@@ -1,4 +1,4 @@
-r"""The RELBO identity, derived and checked symbolically at n = k = 1 (DESIGN §3).
+r"""The RELBO identity, derived and checked symbolically at n = k = 1 (Theory §3).
 
 Bayes' rule gives :math:`\int p(z|x)^\alpha dz = p(x)^{-\alpha}\int p(x,z)^\alpha dz`, hence
 

@@ -1,6 +1,6 @@
 r"""Renyi entropy of a Gaussian, its alpha -> 1 limit, and the series behind the stable ell.
 
-Derivation (DESIGN §2).  For a one-dimensional N(m, s),
+Derivation (Theory §2).  For a one-dimensional N(m, s),
 
 .. math:: \int N(z; m, s)^\alpha\,dz = (2\pi s)^{(1-\alpha)/2}\,\alpha^{-1/2},
 

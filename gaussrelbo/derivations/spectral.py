@@ -1,4 +1,4 @@
-r"""Spectral (per-dimension) reductions and optimal encoders (DESIGN §10).
+r"""Spectral (per-dimension) reductions and optimal encoders (Theory §10).
 
 For W with columns :math:`w_i u_{I(i)}` along eigenvectors of the data covariance, b = the data
 mean, encoder mean :math:`v_i u_{I(i)}^T(x-\mu_D)` and :math:`D = \mathrm{diag}(d)`, every population
@@ -27,7 +27,7 @@ d = sp.Symbol("d", positive=True)
 w2 = sp.Symbol("w2", nonnegative=True)          # w**2, the variable of the profiled functions
 _LOG2PI = sp.log(2 * sp.pi)
 
-# ---- per-dimension functions (DESIGN §10) ---------------------------------------------------------
+# ---- per-dimension functions (Theory §10) ---------------------------------------------------------
 #: minus the distortion of one latent dimension on eigenvalue lam
 neg_dist_i = -(_LOG2PI + sp.log(s2)) / 2 - (lam * (1 - w * v) ** 2 + w**2 * d) / (2 * s2)
 #: rate (KL to the prior) of one latent dimension
@@ -53,7 +53,7 @@ v_opt, d_opt_relbo = _argmax(f_relbo)
 v_opt_beta, d_opt_beta = _argmax(f_beta)
 #: profiled RELBO (optimal encoder): equal to f_loglik for every alpha (checked)
 f_relbo_opt = f_loglik
-#: profiled beta-ELBO (optimal encoder), DESIGN §10
+#: profiled beta-ELBO (optimal encoder), Theory §10
 f_beta_opt = (-(_LOG2PI + sp.log(s2)) / 2 + beta / 2 * sp.log(beta * s2 / (w**2 + beta * s2))
               - beta * lam / (2 * (w**2 + beta * s2)))
 #: RELBO rate and distortion of one dimension at the maximum-likelihood point w^2 = lam - s2
@@ -99,7 +99,7 @@ def check():
         total = sum(fi.subs(p) for p in per) + f_unused.subs(lam, lams[1])
         assert _zero((pop3[key] - total).rewrite(sp.log)), key
 
-    # Optimal encoders (DESIGN §10): solved above, compared with the stated forms.
+    # Optimal encoders (Theory §10): solved above, compared with the stated forms.
     m = w**2 + s2
     mb = w**2 + beta * s2
     assert sp.simplify(v_opt - w / m) == 0 and sp.simplify(d_opt_relbo - s2 / (alpha * m)) == 0

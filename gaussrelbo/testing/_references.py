@@ -1,7 +1,7 @@
 r"""High-precision reference values (mpmath) for the tests and the benchmarks.
 
-One source of truth for "the right answer": every function evaluates a closed form of DESIGN
-§2-§5 and §11 at ``dps`` significant decimal digits (default 50), written directly with mpmath
+One source of truth for "the right answer": every function evaluates a closed form of the Theory
+page (§2-§5 and §11) at ``dps`` significant decimal digits (default 50), written directly with mpmath
 matrices -- products, determinants and inverses -- and **never** through the package's routes
 (no SVD, no Cholesky, no spectral reductions).  So a match between :mod:`gaussrelbo` and this
 module checks the package's algebra and its floating-point care at once.
@@ -108,7 +108,7 @@ def _logdet(A):
     return mpmath.log(d)
 
 
-# ---- scalar kernels (DESIGN §2) -----------------------------------------------------------------
+# ---- scalar kernels (Theory §2) -----------------------------------------------------------------
 
 def _extra_bits(t):
     """Guard bits for a quantity whose value is ~|t| (log1p and its deficit lose ~|log2 t| bits
@@ -117,14 +117,22 @@ def _extra_bits(t):
 
 
 def ell(alpha, dps=50):
-    r""":math:`\ell(\alpha) = \log(\alpha)/(\alpha-1)`, with :math:`\ell(1) = 1` (DESIGN §2).
+    r""":math:`\ell(\alpha) = \log(\alpha)/(\alpha-1)`, with :math:`\ell(1) = 1` (Theory §2).
 
     ``alpha`` is taken as the exact binary double, so ``ell(1 + 1e-12)`` is the value at that
     double (``alpha - 1`` exact).  Valid for every double :math:`\alpha > 0`, 5e-324 to 1.8e308.
 
+    Parameters
+    ----------
+    alpha : float
+        Renyi order, positive (converted exactly).
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
     Returns
     -------
     mpmath.mpf
+        The value, carrying ``dps`` digits.
     """
     dps = _check_dps(dps)
     with mpmath.workdps(dps):
@@ -139,7 +147,20 @@ def ell(alpha, dps=50):
 
 
 def ell_t(t, dps=50):
-    r""":math:`\ell(1+t) = \log(1+t)/t` (1 at t = 0) for the exact double ``t > -1``."""
+    r""":math:`\ell(1+t) = \log(1+t)/t` (1 at t = 0) for the exact double ``t > -1``.
+
+    Parameters
+    ----------
+    t : float
+        The exact double t > -1.
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
+    """
     dps = _check_dps(dps)
     with mpmath.workdps(dps):
         tt = _mpf(t, "t")
@@ -157,6 +178,18 @@ def ell_deficit(t, dps=50):
 
     The difference is formed at :math:`\approx 2|\log_2 t|` extra bits, so it keeps ``dps``
     digits however small ``t`` is.
+
+    Parameters
+    ----------
+    t : float
+        The exact double t > -1.
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
     """
     dps = _check_dps(dps)
     with mpmath.workdps(dps):
@@ -172,7 +205,22 @@ def ell_deficit(t, dps=50):
 
 def log1p_ratio(t, y, dps=50):
     r""":math:`\log(1 + t y)/t` (``y`` at t = 0), with the product :math:`ty` of the two doubles
-    formed exactly.  Requires :math:`1 + ty > 0`."""
+    formed exactly.  Requires :math:`1 + ty > 0`.
+
+    Parameters
+    ----------
+    t : float
+        The exact double t.
+    y : float
+        The exact double y, with 1 + t y > 0.
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
+    """
     dps = _check_dps(dps)
     with mpmath.workdps(dps):
         tt, yy = _mpf(t, "t"), _mpf(y, "y")
@@ -189,7 +237,20 @@ def log1p_ratio(t, y, dps=50):
 
 
 def renyi_weight(alpha, dps=50):
-    r"""The Renyi-term weight :math:`(1-\alpha)/\alpha` for the exact double ``alpha > 0``."""
+    r"""The Renyi-term weight :math:`(1-\alpha)/\alpha` for the exact double ``alpha > 0``.
+
+    Parameters
+    ----------
+    alpha : float
+        Renyi order, positive (converted exactly).
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
+    """
     dps = _check_dps(dps)
     with mpmath.workdps(dps):
         a = _mpf(alpha, "alpha")
@@ -198,7 +259,7 @@ def renyi_weight(alpha, dps=50):
         return (1 - a) / a
 
 
-# ---- Gaussian entropies (DESIGN §2) -------------------------------------------------------------
+# ---- Gaussian entropies (Theory §2) -------------------------------------------------------------
 
 def renyi_entropy(cov, alpha, dps=50):
     r"""Renyi entropy of order :math:`\alpha` of :math:`\mathcal N(m, \Sigma)`, nats.
@@ -208,6 +269,20 @@ def renyi_entropy(cov, alpha, dps=50):
     the result of the defining integral :math:`\frac{1}{1-\alpha}\log\int\mathcal N^\alpha`,
     with :math:`\det\Sigma` from mpmath's LU determinant of the (unsymmetrised) matrix ``cov``
     (k, k).  ``alpha = 1`` gives the Shannon entropy.
+
+    Parameters
+    ----------
+    cov : array_like, shape (k, k)
+        Covariance.
+    alpha : float
+        Renyi order, positive (converted exactly).
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
     """
     dps = _check_dps(dps)
     with mpmath.workdps(dps):
@@ -219,7 +294,20 @@ def renyi_entropy(cov, alpha, dps=50):
 
 
 def shannon_entropy(cov, dps=50):
-    r""":math:`\tfrac12\log\det(2\pi e\Sigma)`, nats (``cov`` (k, k))."""
+    r""":math:`\tfrac12\log\det(2\pi e\Sigma)`, nats (``cov`` (k, k)).
+
+    Parameters
+    ----------
+    cov : array_like, shape (k, k)
+        Covariance.
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
+    """
     dps = _check_dps(dps)
     with mpmath.workdps(dps):
         S = _mat(np.atleast_2d(cov), "cov", (None, None))
@@ -230,7 +318,7 @@ def shannon_entropy(cov, dps=50):
 # ---- the linear-Gaussian VAE at high precision --------------------------------------------------
 
 class _Pop:
-    """A model and data moments as mpmath matrices, with the DESIGN §5/§11 population forms.
+    """A model and data moments as mpmath matrices, with the Theory §5, §11 population forms.
 
     Constructed from mpmath objects (see :func:`_pop`); derived matrices are cached on demand.
     """
@@ -262,7 +350,7 @@ class _Pop:
         return self._get("S2", lambda: self.s2 * self.Minv)
 
     @property
-    def E_g(self):      # E = V - M^-1 W^T and g = E mu + c + M^-1 W^T b (DESIGN §5)
+    def E_g(self):      # E = V - M^-1 W^T and g = E mu + c + M^-1 W^T b (Theory §5)
         def f():
             G = self.Minv * self.W.T
             E = self.V - G
@@ -278,7 +366,7 @@ class _Pop:
         """log det(sigma^2 M^-1) from mpmath's determinant of the explicit inverse."""
         return self._get("lpr", lambda: _logdet(self.s2 * self.Minv))
 
-    # DESIGN §5
+    # Theory §5
     def dist(self):
         A = mpmath.eye(self.n) - self.W * self.V
         rbar = A * self.mu - self.W * self.c - self.b
@@ -297,17 +385,17 @@ class _Pop:
                  + _dot(d, Ci * d)) / 2
 
     def bracket(self, alpha):
-        """H(q) - H_alpha(p(z|x)) (DESIGN §3)."""
+        """H(q) - H_alpha(p(z|x)) (Theory §3)."""
         return (self.logdet_D + self.k - self.k * ell(alpha, mpmath.mp.dps)
                 - self.log_post_ratio) / 2
 
     def relbo(self, alpha):
-        """DESIGN §5 direct form."""
+        """Theory §5 direct form."""
         a = _mpf(alpha)
         return -self.dist() - self.rate() + (1 - a) / a * self.bracket(alpha)
 
     def relbo_escort(self, alpha):
-        """DESIGN §5 escort form: LL - KL(q || pi_alpha)/alpha averaged over the data."""
+        """Theory §5 escort form: LL - KL(q || pi_alpha)/alpha averaged over the data."""
         a = _mpf(alpha)
         E, g = self.E_g
         Pi = a * self.M / self.s2
@@ -316,7 +404,7 @@ class _Pop:
         return self.loglik() - kl2 / (2 * a)
 
     def _divergence_parts(self, alpha):
-        """(quad, logdets) of DESIGN §11, or None when Sigma_alpha is not positive definite."""
+        """(quad, logdets) of Theory §11, or None when Sigma_alpha is not positive definite."""
         a = _mpf(alpha)
         Sa = a * self.S2 + (1 - a) * self.D
         Sa = (Sa + Sa.T) / 2       # exact symmetry (the explicit inverse rounds)
@@ -332,7 +420,7 @@ class _Pop:
         return quad, logdets
 
     def renyi_div(self, alpha):
-        """Population Renyi divergence D_alpha(q || p(z|x)) (DESIGN §11); +-inf outside."""
+        """Population Renyi divergence D_alpha(q || p(z|x)) (Theory §11); +-inf outside."""
         a = _mpf(alpha)
         if a == 1:                 # KL(q || p(z|x)), the alpha -> 1 limit
             return self.loglik() + self.dist() + self.rate()
@@ -385,15 +473,69 @@ def _run(dps, fn, params):
 
 
 def distortion(W, b, sigma2, V, c, D, mean, cov, dps=50):
-    r"""Population distortion :math:`-E\log p(x|z)` (DESIGN §5), nats:
+    r"""Population distortion :math:`-E\log p(x|z)` (Theory §5), nats:
     :math:`\tfrac n2\log(2\pi\sigma^2) + \frac{1}{2\sigma^2}[\mathrm{tr}(ASA^T) + \|\bar r\|^2
-    + \mathrm{tr}(WDW^T)]`, :math:`A = I - WV`, :math:`\bar r = A\mu_D - Wc - b`."""
+    + \mathrm{tr}(WDW^T)]`, :math:`A = I - WV`, :math:`\bar r = A\mu_D - Wc - b`.
+
+    Parameters
+    ----------
+    W : array_like, shape (n, k)
+        Decoder weights.
+    b : array_like, shape (n,)
+        Decoder offset.
+    sigma2 : float
+        Decoder noise variance, positive.
+    V : array_like, shape (k, n)
+        Encoder gain.
+    c : array_like, shape (k,)
+        Encoder offset.
+    D : array_like, shape (k,) or (k, k)
+        Encoder covariance, diagonal (its diagonal) or full.
+    mean : array_like, shape (n,)
+        Data mean (a point x: the point itself).
+    cov : array_like, shape (n, n)
+        Data covariance (a point x: zeros).
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
+    """
     return _run(dps, _Pop.dist, (W, b, sigma2, V, c, D, mean, cov))
 
 
 def rate(W, b, sigma2, V, c, D, mean, cov, dps=50):
     r"""Population rate :math:`E\,\mathrm{KL}(q\|p(z)) = \tfrac12[\mathrm{tr}D +
-    \mathrm{tr}(VSV^T) + \|V\mu_D+c\|^2 - k - \log\det D]` (DESIGN §5)."""
+    \mathrm{tr}(VSV^T) + \|V\mu_D+c\|^2 - k - \log\det D]` (Theory §5).
+
+    Parameters
+    ----------
+    W : array_like, shape (n, k)
+        Decoder weights.
+    b : array_like, shape (n,)
+        Decoder offset.
+    sigma2 : float
+        Decoder noise variance, positive.
+    V : array_like, shape (k, n)
+        Encoder gain.
+    c : array_like, shape (k,)
+        Encoder offset.
+    D : array_like, shape (k,) or (k, k)
+        Encoder covariance, diagonal (its diagonal) or full.
+    mean : array_like, shape (n,)
+        Data mean (a point x: the point itself).
+    cov : array_like, shape (n, n)
+        Data covariance (a point x: zeros).
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
+    """
     return _run(dps, _Pop.rate, (W, b, sigma2, V, c, D, mean, cov))
 
 
@@ -401,53 +543,221 @@ def log_evidence(W, b, sigma2, V, c, D, mean, cov, dps=50):
     r"""Population :math:`E\log p(x)`, :math:`p(x) = \mathcal N(b, C)`, :math:`C = WW^T +
     \sigma^2I`: :math:`-\tfrac12[n\log2\pi + \log\det C + \mathrm{tr}(C^{-1}S) +
     (\mu_D-b)^TC^{-1}(\mu_D-b)]` with an explicit mpmath inverse and determinant.  (The encoder
-    arguments are accepted for a uniform signature and ignored.)"""
+    arguments are accepted for a uniform signature and ignored.)
+
+    Parameters
+    ----------
+    W : array_like, shape (n, k)
+        Decoder weights.
+    b : array_like, shape (n,)
+        Decoder offset.
+    sigma2 : float
+        Decoder noise variance, positive.
+    V : array_like, shape (k, n)
+        Encoder gain.
+    c : array_like, shape (k,)
+        Encoder offset.
+    D : array_like, shape (k,) or (k, k)
+        Encoder covariance, diagonal (its diagonal) or full.
+    mean : array_like, shape (n,)
+        Data mean (a point x: the point itself).
+    cov : array_like, shape (n, n)
+        Data covariance (a point x: zeros).
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
+    """
     return _run(dps, _Pop.loglik, (W, b, sigma2, V, c, D, mean, cov))
 
 
 def elbo(W, b, sigma2, V, c, D, mean, cov, dps=50):
-    """Population ELBO = -distortion - rate (DESIGN §5)."""
+    """Population ELBO = -distortion - rate (Theory §5).
+
+    Parameters
+    ----------
+    W : array_like, shape (n, k)
+        Decoder weights.
+    b : array_like, shape (n,)
+        Decoder offset.
+    sigma2 : float
+        Decoder noise variance, positive.
+    V : array_like, shape (k, n)
+        Encoder gain.
+    c : array_like, shape (k,)
+        Encoder offset.
+    D : array_like, shape (k,) or (k, k)
+        Encoder covariance, diagonal (its diagonal) or full.
+    mean : array_like, shape (n,)
+        Data mean (a point x: the point itself).
+    cov : array_like, shape (n, n)
+        Data covariance (a point x: zeros).
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
+    """
     return _run(dps, lambda p: -p.dist() - p.rate(), (W, b, sigma2, V, c, D, mean, cov))
 
 
 def beta_elbo(W, b, sigma2, V, c, D, mean, cov, beta, dps=50):
-    """Population beta-ELBO = -distortion - beta * rate (DESIGN §5)."""
+    """Population beta-ELBO = -distortion - beta * rate (Theory §5).
+
+    Parameters
+    ----------
+    W : array_like, shape (n, k)
+        Decoder weights.
+    b : array_like, shape (n,)
+        Decoder offset.
+    sigma2 : float
+        Decoder noise variance, positive.
+    V : array_like, shape (k, n)
+        Encoder gain.
+    c : array_like, shape (k,)
+        Encoder offset.
+    D : array_like, shape (k,) or (k, k)
+        Encoder covariance, diagonal (its diagonal) or full.
+    mean : array_like, shape (n,)
+        Data mean (a point x: the point itself).
+    cov : array_like, shape (n, n)
+        Data covariance (a point x: zeros).
+    beta : float
+        Weight of the rate.
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
+    """
     return _run(dps, lambda p: -p.dist() - _mpf(beta, "beta") * p.rate(),
                 (W, b, sigma2, V, c, D, mean, cov))
 
 
 def renyi_term(W, b, sigma2, V, c, D, mean, cov, alpha, dps=50):
     r"""The Renyi term :math:`H(q) - H_\alpha(p(z|x)) = \tfrac12[\log\det D + k - k\ell(\alpha)
-    - \log\det(\sigma^2M^{-1})]` (DESIGN §3), determinants by mpmath.  Data-independent."""
+    - \log\det(\sigma^2M^{-1})]` (Theory §3), determinants by mpmath.  Data-independent.
+
+    Parameters
+    ----------
+    W : array_like, shape (n, k)
+        Decoder weights.
+    b : array_like, shape (n,)
+        Decoder offset.
+    sigma2 : float
+        Decoder noise variance, positive.
+    V : array_like, shape (k, n)
+        Encoder gain.
+    c : array_like, shape (k,)
+        Encoder offset.
+    D : array_like, shape (k,) or (k, k)
+        Encoder covariance, diagonal (its diagonal) or full.
+    mean : array_like, shape (n,)
+        Data mean (a point x: the point itself).
+    cov : array_like, shape (n, n)
+        Data covariance (a point x: zeros).
+    alpha : float
+        Renyi order, positive (converted exactly).
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
+    """
     return _run(dps, lambda p: p.bracket(alpha), (W, b, sigma2, V, c, D, mean, cov))
 
 
 def relbo(W, b, sigma2, V, c, D, mean, cov, alpha, dps=50):
-    r"""Population RELBO of order ``alpha``, DESIGN §5 **direct** form:
+    r"""Population RELBO of order ``alpha``, Theory §5 **direct** form:
 
     .. math:: -\mathrm{Dist} - R + \frac{1-\alpha}{2\alpha}\big[\log\det D + k - k\ell(\alpha)
               - \log\det(\sigma^2M^{-1})\big],
 
     with :math:`\log\det(\sigma^2M^{-1})` from mpmath's determinant of the explicit inverse of
     :math:`M = W^TW + \sigma^2I` (not from singular values).
+
+    Parameters
+    ----------
+    W : array_like, shape (n, k)
+        Decoder weights.
+    b : array_like, shape (n,)
+        Decoder offset.
+    sigma2 : float
+        Decoder noise variance, positive.
+    V : array_like, shape (k, n)
+        Encoder gain.
+    c : array_like, shape (k,)
+        Encoder offset.
+    D : array_like, shape (k,) or (k, k)
+        Encoder covariance, diagonal (its diagonal) or full.
+    mean : array_like, shape (n,)
+        Data mean (a point x: the point itself).
+    cov : array_like, shape (n, n)
+        Data covariance (a point x: zeros).
+    alpha : float
+        Renyi order, positive (converted exactly).
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
     """
     return _run(dps, lambda p: p.relbo(alpha), (W, b, sigma2, V, c, D, mean, cov))
 
 
 def relbo_escort(W, b, sigma2, V, c, D, mean, cov, alpha, dps=50):
-    r"""Population RELBO by the DESIGN §5 **escort** form, an independent second route:
+    r"""Population RELBO by the Theory §5 **escort** form, an independent second route:
 
     .. math:: \mathrm{LL} - \frac1{2\alpha}\big[\mathrm{tr}(\Pi D) - k - \log\det\Pi
               - \log\det D + \mathrm{tr}(\Pi ESE^T) + g^T\Pi g\big],
 
     :math:`\Pi = \alpha M/\sigma^2`, :math:`E = V - M^{-1}W^T`, :math:`g = E\mu_D + c +
     M^{-1}W^Tb`.  Agrees with :func:`relbo` to the working precision.
+
+    Parameters
+    ----------
+    W : array_like, shape (n, k)
+        Decoder weights.
+    b : array_like, shape (n,)
+        Decoder offset.
+    sigma2 : float
+        Decoder noise variance, positive.
+    V : array_like, shape (k, n)
+        Encoder gain.
+    c : array_like, shape (k,)
+        Encoder offset.
+    D : array_like, shape (k,) or (k, k)
+        Encoder covariance, diagonal (its diagonal) or full.
+    mean : array_like, shape (n,)
+        Data mean (a point x: the point itself).
+    cov : array_like, shape (n, n)
+        Data covariance (a point x: zeros).
+    alpha : float
+        Renyi order, positive (converted exactly).
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
     """
     return _run(dps, lambda p: p.relbo_escort(alpha), (W, b, sigma2, V, c, D, mean, cov))
 
 
 def vr_bound(W, b, sigma2, V, c, D, mean, cov, alpha, dps=50):
-    r"""Population variational Renyi bound of Li & Turner (DESIGN §11):
+    r"""Population variational Renyi bound of Li & Turner (Theory §11):
     :math:`\mathrm{LL} - E_x D_\alpha(q\,\|\,p(z|x))` with the Gaussian Renyi divergence
 
     .. math:: D_\alpha = \tfrac\alpha2\,E[\delta^T\Sigma_\alpha^{-1}\delta]
@@ -458,6 +768,34 @@ def vr_bound(W, b, sigma2, V, c, D, mean, cov, alpha, dps=50):
     ``alpha`` is any finite real; ``alpha = 1`` returns the ELBO (the limit).  Returns ``-inf``
     (``alpha > 1``) or ``+inf`` (``alpha < 0``) when :math:`\Sigma_\alpha` is not positive
     definite.
+
+    Parameters
+    ----------
+    W : array_like, shape (n, k)
+        Decoder weights.
+    b : array_like, shape (n,)
+        Decoder offset.
+    sigma2 : float
+        Decoder noise variance, positive.
+    V : array_like, shape (k, n)
+        Encoder gain.
+    c : array_like, shape (k,)
+        Encoder offset.
+    D : array_like, shape (k,) or (k, k)
+        Encoder covariance, diagonal (its diagonal) or full.
+    mean : array_like, shape (n,)
+        Data mean (a point x: the point itself).
+    cov : array_like, shape (n, n)
+        Data covariance (a point x: zeros).
+    alpha : float
+        Order of Li & Turner's divergence, any finite real.
+    dps : int, default 50
+        Significant decimal digits of the computation, at least 16.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, carrying ``dps`` digits (``float(...)`` for a double).
     """
     return _run(dps, lambda p: p.vr(alpha), (W, b, sigma2, V, c, D, mean, cov))
 
@@ -484,8 +822,22 @@ def error_scale(W, b, sigma2, V, c, D, mean, cov, vr_alphas=(), dps=60):
 
     Parameters
     ----------
-    W, b, sigma2, V, c, D, mean, cov
-        As in :func:`relbo`.
+    W : array_like, shape (n, k)
+        Decoder weights.
+    b : array_like, shape (n,)
+        Decoder offset.
+    sigma2 : float
+        Decoder noise variance, positive.
+    V : array_like, shape (k, n)
+        Encoder gain.
+    c : array_like, shape (k,)
+        Encoder offset.
+    D : array_like, shape (k,) or (k, k)
+        Encoder covariance, diagonal (its diagonal) or full.
+    mean : array_like, shape (n,)
+        Data mean (a point x: the point itself).
+    cov : array_like, shape (n, n)
+        Data covariance (a point x: zeros).
     vr_alphas : sequence of float
         Orders at which to return the scale of the population Renyi divergence
         :math:`E_xD_\alpha(q\|p(z|x))` of :func:`vr_bound` (``vr_bound = log_evidence -
@@ -493,6 +845,8 @@ def error_scale(W, b, sigma2, V, c, D, mean, cov, vr_alphas=(), dps=60):
         cancellation-free form :math:`\tfrac\alpha2\sum_i E\tilde\delta_i^2/(\mu_i(1+ty_i))
         - \tfrac12\sum_i[\log(1+ty_i)/t - \log\mu_i]`, :math:`t = \alpha-1`,
         :math:`y_i = 1 - 1/\mu_i`, :math:`\mu_i` the eigenvalues of :math:`D^{-1}\Sigma_2`.
+    dps : int, default 60
+        Significant decimal digits of the computation, at least 16.
 
     Returns
     -------

@@ -1,0 +1,91 @@
+"""Every page of the built site, opened in headless Chromium with networking disabled, reads as
+a reader should see it: math typeset (by the MathJax the site ships), no raw TeX, no reST roles,
+no unfilled ``{name}`` templates, no broken images.  Screenshots of every page are saved to
+``tests/artifacts/screenshots/`` (ignored by git) for a person to look at.
+
+Chromium comes from the Debian package (``.ci/run`` installs it).  Without it the test is
+skipped, except in CI (``CI=true``), where it fails.
+"""
+
+import importlib.util
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts" / "screenshots"
+
+
+def _docsite():
+    name = "gaussrelbo_test_docsite"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("docsite.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+docsite = _docsite()
+BROWSER = docsite.chromium()
+
+if BROWSER is None:
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        raise RuntimeError("CI: chromium is required for tests/test_browser.py (.ci/run installs "
+                           "the Debian package `chromium`)")
+    pytestmark = pytest.mark.skip(reason="chromium is not installed (apt-get install chromium); "
+                                         "CI runs this test")
+
+# Pages with formulas, and the least number of typeset formulas each must show.
+MATH_PAGES = {"relbo": 5, "theory": 10, "derivations": 10, "api": 100, "tutorial": 1}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root, proc = docsite.build_site(tmp_path_factory)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return root / "site"
+
+
+@pytest.fixture(scope="module")
+def doms(site, tmp_path_factory):
+    profile = tmp_path_factory.mktemp("chromium-profile")      # fresh user-data-dir
+    return {page: docsite.dump_dom(BROWSER, site / f"{page}.html", profile)
+            for page in docsite.PAGES}
+
+
+@pytest.mark.parametrize("page", docsite.PAGES)
+def test_page_reads_cleanly_offline(doms, site, page):
+    found, parsed = docsite.problems(doms[page], site / f"{page}.html")
+    assert found == [], f"{page}.html:\n" + "\n".join(found)
+    assert parsed.typeset >= MATH_PAGES.get(page, 0), (page, parsed.typeset)
+
+
+def test_checker_sees_raw_tex_when_mathjax_cannot_load(site, tmp_path):
+    # The same page with MathJax pointed at a CDN: offline, nothing is typeset and the checker
+    # must report the raw TeX (so the test above could fail).
+    page = tmp_path / "derivations.html"
+    html = (site / "derivations.html").read_text()
+    assert "_static/mathjax/tex-chtml.js" in html
+    page.write_text(html.replace("_static/mathjax/tex-chtml.js",
+                                 "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"))
+    shutil.copytree(site / "_static", tmp_path / "_static", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("mathjax"))
+    dom = docsite.dump_dom(BROWSER, page, tmp_path / "profile")
+    found, parsed = docsite.problems(dom, page)
+    assert parsed.typeset == 0
+    assert any(f.startswith("raw TeX") for f in found)
+
+
+def test_screenshots_of_every_page(site, tmp_path_factory):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    profile = tmp_path_factory.mktemp("chromium-shots")
+    for page in docsite.PAGES:
+        out = docsite.screenshot(BROWSER, site / f"{page}.html", ARTIFACTS / f"{page}.png",
+                                 profile)
+        with open(out, "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n", page
+        assert out.stat().st_size > 10_000, page

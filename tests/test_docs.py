@@ -124,7 +124,7 @@ def _display_blocks(text):
 
 def test_every_printed_equation_is_the_checked_expression():
     import sympy as sp
-    from derivations.generate import equations
+    from gaussrelbo.derivations.generate import equations
 
     derived = 0
     for topic, eqs in equations().items():
@@ -141,13 +141,13 @@ def test_every_printed_equation_is_the_checked_expression():
 
 
 def test_derivations_page_equals_the_scripts_output():
-    from derivations.generate import equations, latex_files
+    from gaussrelbo.derivations.generate import equations, latex_files
 
     files = latex_files()
     for topic, eqs in equations().items():
         text = (ROOT / "docs" / "derivations" / f"{topic}.md").read_text()
         assert text == files[f"docs/derivations/{topic}.md"], (
-            f"docs/derivations/{topic}.md is stale: run python -m derivations.generate")
+            f"docs/derivations/{topic}.md is stale: run python -m gaussrelbo.derivations.generate")
         assert _display_blocks(text) == [eq.tex for eq in eqs]
         # the scripts' symbol names (and Python syntax) never reach the equations
         for block in _display_blocks(text):

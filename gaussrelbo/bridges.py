@@ -202,6 +202,17 @@ def to_pyro(model: LinearGaussianVAE) -> tuple[Callable[[ArrayLike], None],
 
     Needs ``pyro-ppl`` (``pip install pyro-ppl``).  Not exercised by this project's CI (which
     checks the numpyro export); the two share the parameter export.
+
+    Parameters
+    ----------
+    model : LinearGaussianVAE
+        An unbatched model with an encoder (the guide is its encoder).
+
+    Returns
+    -------
+    model_fn, guide_fn : callable
+        Functions of the data ``x`` (a tensor or array of shape (..., n)), one plate per batch
+        dimension, with latent site ``"z"`` and observed site ``"x"``.
     """
     try:
         import pyro

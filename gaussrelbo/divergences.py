@@ -185,6 +185,16 @@ def kl_divergence(p: Gaussian, q: Gaussian) -> float | np.ndarray:
     in the notation of :func:`renyi_divergence` (its :math:`\alpha \to 1` limit); each bracket
     is non-negative, so there is no cancellation between terms.
 
+    Parameters
+    ----------
+    p, q : Gaussian
+        The two Gaussians (same dimension; batch dimensions broadcast).
+
+    Returns
+    -------
+    float or ndarray
+        :math:`\mathrm{KL}(p\,\|\,q) \ge 0`, one value per broadcast batch element.
+
     Examples
     --------
     >>> import numpy as np

@@ -68,7 +68,22 @@ def compare_to_exact(samples, exact, *, z_max=4.0) -> OracleCheck:
 
 
 def assert_matches_exact(samples, exact, *, z_max=4.0) -> OracleCheck:
-    """:func:`compare_to_exact`, raising ``AssertionError`` (with the numbers) when it fails."""
+    """:func:`compare_to_exact`, raising ``AssertionError`` (with the numbers) when it fails.
+
+    Parameters
+    ----------
+    samples : array_like, shape (N,)
+        Independent Monte Carlo draws of the quantity under test (one estimate per draw).
+    exact : float
+        The exact value it must reproduce (e.g. a gaussrelbo closed form).
+    z_max : float, default 4.0
+        Largest accepted ``|z|``, with ``z`` = (sample mean − exact) / standard error.
+
+    Returns
+    -------
+    OracleCheck
+        The comparison (estimate, standard error, exact value, z-score), when it passed.
+    """
     check = compare_to_exact(samples, exact, z_max=z_max)
     if not check.passed:
         raise AssertionError(str(check))

@@ -10,6 +10,7 @@ import numpy as np
 
 import gaussrelbo as gr
 from gaussrelbo import optima
+from gaussrelbo.optima import _orthogonal, _problem, _profile, _records
 
 SYN = np.array([5.0, 4.0, 3.0, 2.0, 1.2, 0.5])
 
@@ -24,10 +25,10 @@ def degenerate():
         for obj, kw in (("loglik", {}), ("relbo", {"alpha": 0.5}), ("relbo", {"alpha": 2.0})):
             at = optima.stationary_points(lam, k, obj, sigma2=s2, nonorthogonal=False, **kw)
             g = at.global_max
-            sp = optima._Spec(lam, k, obj, kw.get("alpha"), None, s2, "diagonal")
-            H = optima._hessian_fd(sp, g.W, s2, False, 1e-5)
+            sp = _problem._Spec(lam, k, obj, kw.get("alpha"), None, s2, "diagonal")
+            H = _profile._hessian_fd(sp, g.W, s2, False, 1e-5)
             eig = np.linalg.eigvalsh(H)
-            fd = optima._signs(eig, 1e-6 * np.abs(eig).max())
+            fd = _records._signs(eig, 1e-6 * np.abs(eig).max())
             print(f"  {obj:<7} {kw}  global max subset {g.subset}: closed-form signs "
                   f"{g.hessian_signs}, finite-difference signs {fd}")
 

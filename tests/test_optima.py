@@ -16,6 +16,7 @@ from scipy.optimize import minimize
 
 import gaussrelbo as gr
 from gaussrelbo import optima
+from gaussrelbo.optima import _orthogonal, _problem, _profile, _records
 
 LAM8 = np.array([5.0, 4.0, 3.0, 2.0, 1.2, 0.5])          # DESIGN §8
 LAM9 = np.array([5.0, 3.0, 1.6, 0.9, 0.5, 0.3])          # DESIGN §9
@@ -227,7 +228,7 @@ def test_closed_form_signs_match_fd_hessian(lam, k, sigma2, objective, kw):
             fd = _fd_signs(lam, p, objective, kw, "diagonal", s2 is None)
             if p.hessian_signs is not None:
                 assert p.hessian_signs == fd, (p.subset, p.pairs, s2)
-            assert p.kind == optima._kind(fd)
+            assert p.kind == _records._kind(fd)
         # every local maximum is global (with a tie, (0, 1) and (0, 2) are the same circle of
         # maxima); every non-orthogonal point is a saddle
         maxima = [p for p in atlas.points if p.kind == "maximum"]
@@ -247,7 +248,7 @@ def test_zero_decoder_is_a_minimum_when_every_eigenvalue_exceeds_the_threshold(o
                                          **kw)
         zero = next(p for p in atlas.points if p.subset == ())
         fd = _fd_signs(LAM7, zero, objective, kw, "diagonal", False)
-        assert zero.kind == kind == optima._kind(fd) and zero.hessian_signs == fd
+        assert zero.kind == kind == _records._kind(fd) and zero.hessian_signs == fd
 
 
 @pytest.mark.parametrize("objective, kw", [("relbo", {"alpha": 0.5}), ("beta_elbo", {"beta": 0.5}),
@@ -255,11 +256,11 @@ def test_zero_decoder_is_a_minimum_when_every_eigenvalue_exceeds_the_threshold(o
 def test_length_sigma2_block_matches_finite_differences(objective, kw):
     """The closed-form Hessian over (column lengths, sigma2) at learned-sigma2 points."""
     atlas = optima.stationary_points(LAM7, 3, objective, nonorthogonal=False, **kw)
-    sp = optima._Spec(LAM7, 3, objective, kw.get("alpha"), kw.get("beta"), None, "diagonal")
+    sp = _problem._Spec(LAM7, 3, objective, kw.get("alpha"), kw.get("beta"), None, "diagonal")
     h = 1e-6
     for p in atlas.points:
         J, r = p.subset, len(p.subset)
-        B = optima._length_block(sp, J, p.sigma2, True)
+        B = _orthogonal._length_block(sp, J, p.sigma2, True)
 
         def grad(W, s2):
             _, gW, gs = optima.profiled_value_grad(W, s2, LAM7, objective, **kw)
@@ -722,7 +723,7 @@ def test_bad_input():
         optima.index_counts(LAM8, 3, "elbo")
     with pytest.raises(ValueError, match="`sigma2` must be positive and finite, got None"):
         optima.profiled_value_grad(np.zeros((6, 3)), None, LAM8, "elbo")
-    with pytest.raises(ValueError, match=r"`W` must have shape \(n, k\) with n=6"):
+    with pytest.raises(ValueError, match=r"`W` must have shape \(\.\.\., n, k\) with n=6"):
         optima.profiled_value_grad(np.zeros((5, 3)), 1.0, LAM8, "elbo")
     with pytest.raises(ValueError, match="`point` must be a StationaryPoint"):
         optima.rotation_stiffness("not a point")
@@ -732,3 +733,30 @@ def test_bad_input():
         optima.rotation_stiffness(nonorth)
     with pytest.raises(ValueError, match="`sigma2` must be positive"):
         optima.collapse_thresholds(LAM9, -1.0)
+
+
+def test_profiled_value_grad_batched_matches_single_calls():
+    """A leading batch axis (W (..., n, k), sigma2 (...), broadcasting) gives the same numbers
+    as one call per decoder; scalar input keeps returning Python floats."""
+    rng = np.random.default_rng(3)
+    Ws = rng.normal(size=(2, 3, 6, 3))
+    s2 = np.array([0.5, 0.8, 1.3])
+    for objective, kw in (("relbo", {"alpha": 0.5}), ("beta_elbo", {"beta": 2.0}),
+                          ("loglik", {})):
+        f, gW, gs = optima.profiled_value_grad(Ws, s2, LAM8, objective, **kw)
+        assert f.shape == (2, 3)
+        assert gW.shape == (2, 3, 6, 3)
+        assert gs.shape == (2, 3)
+        for i in range(2):
+            for j in range(3):
+                f1, gW1, gs1 = optima.profiled_value_grad(Ws[i, j], float(s2[j]), LAM8,
+                                                          objective, **kw)
+                assert isinstance(f1, float)
+                assert isinstance(gs1, float)
+                np.testing.assert_allclose(f[i, j], f1, rtol=1e-13)
+                np.testing.assert_allclose(gW[i, j], gW1, rtol=1e-11, atol=1e-13)
+                np.testing.assert_allclose(gs[i, j], gs1, rtol=1e-11)
+    with pytest.raises(ValueError, match="do not broadcast"):
+        optima.profiled_value_grad(Ws, np.ones(4), LAM8, "elbo")
+    with pytest.raises(ValueError, match="`sigma2` must be positive and finite, got -1.0"):
+        optima.profiled_value_grad(Ws, -1.0, LAM8, "elbo")

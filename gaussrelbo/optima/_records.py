@@ -1,0 +1,135 @@
+"""Records of the atlas: StationaryPoint, Atlas, sign counting and kinds."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+def _signs(eigs, tol):
+    """(#positive, #zero, #negative) with |eig| <= tol * max|eig| counted as zero."""
+    eigs = np.asarray(eigs)
+    if eigs.size == 0:
+        return (0, 0, 0)
+    thr = tol * np.max(np.abs(eigs))
+    return (int(np.sum(eigs > thr)), int(np.sum(np.abs(eigs) <= thr)), int(np.sum(eigs < -thr)))
+
+def _kind(signs):
+    """Second-order kind; flat directions do not change it (they are symmetry orbits or ties)."""
+    if signs is None:
+        return "saddle"
+    pos, _, neg = signs
+    if pos == 0 and neg == 0:
+        return "degenerate"
+    if pos == 0:
+        return "maximum"
+    if neg == 0:
+        return "minimum"
+    return "saddle"
+
+@dataclass(eq=False)
+class StationaryPoint:
+    r"""One stationary point of a profiled objective (eigenbasis of the data covariance).
+
+    Attributes
+    ----------
+    subset : tuple of int
+        Sorted eigen-directions the decoder uses (0-based, descending eigenvalue order).
+    W : ndarray, shape (n, k)
+        Decoder in the eigenbasis: pair columns first (non-orthogonal points), then one column
+        :math:`\sqrt{\lambda_j - \gamma\sigma^2}\,e_j` per orthogonal direction in ``subset``
+        order, then zero columns.
+    b : ndarray, shape (n,)
+        Decoder bias: the data mean (zero when only a spectrum was given).
+    sigma2 : float
+    value : float
+        The profiled objective, by the matrix route.
+    rate, distortion : float
+        At the optimal encoder (closed forms for orthogonal points, :func:`gaussrelbo.rate` and
+        :func:`gaussrelbo.distortion` otherwise).  For ``"loglik"`` the encoder is the exact
+        posterior's (alpha = 1).
+    active : int
+        Number of non-zero columns.
+    orthogonal : bool
+    hessian_signs : tuple (pos, zero, neg) or None
+        Over vec(W), and :math:`\log\sigma^2` when learned; ``None`` when only the kind is known.
+    kind : {"maximum", "saddle", "minimum", "degenerate"}
+    grad_norm : float
+        Relative gradient norm :math:`\max(\sqrt{\lambda_1}\max|\nabla_W F|,\;
+        \sigma^2|\partial_{\sigma^2}F|)` (the second term only when learned); scale-free.
+    pairs : tuple of (p, q)
+        The equal-norm column pairs of a non-orthogonal point.
+    """
+
+    subset: tuple
+    W: np.ndarray
+    b: np.ndarray
+    sigma2: float
+    value: float
+    rate: float
+    distortion: float
+    active: int
+    orthogonal: bool
+    hessian_signs: tuple
+    kind: str
+    grad_norm: float = 0.0
+    pairs: tuple = ()
+
+    def to_dict(self):
+        """JSON-ready record (W, b, grad_norm and pairs omitted)."""
+        return {"subset": [int(j) for j in self.subset], "kind": self.kind,
+                "hessian_signs": [int(v) for v in self.hessian_signs] if self.hessian_signs
+                else None, "value": float(self.value), "rate": float(self.rate),
+                "distortion": float(self.distortion), "sigma2": float(self.sigma2),
+                "active": int(self.active), "orthogonal": bool(self.orthogonal)}
+
+@dataclass
+class Atlas:
+    """The result of :func:`stationary_points`.
+
+    Attributes
+    ----------
+    points : list of StationaryPoint
+        Sorted by value, best first.
+    global_max : StationaryPoint
+    complete : bool
+        Whether every stationary point of the families enumerated is listed.
+    n_orthogonal : int or None
+        Number of orthogonal stationary points in all (None when unknown: learned sigma2 and
+        a capped enumeration).
+    index_counts : dict
+        ``{(pos, zero, neg): count}`` over all orthogonal points (fixed sigma2: analytic,
+        :func:`index_counts`; learned sigma2: from the enumeration when complete, else empty).
+    fixed_points : list of (r, sigma2)
+        Learned sigma2: the best self-consistent point of each size (:func:`sigma2_fixed_points`).
+    n_rejected : int
+        Constructed candidates dropped because their gradient was not small (expected 0).
+    eigenvectors : ndarray (n, n) or None
+        With DataMoments input, the eigenvectors (columns, descending eigenvalues): the decoder
+        in data coordinates is ``eigenvectors @ W``.
+    """
+
+    objective: str
+    k: int
+    sigma2: object
+    alpha: float
+    beta: float
+    encoder: str
+    spectrum: np.ndarray
+    points: list
+    global_max: StationaryPoint
+    complete: bool
+    n_orthogonal: object
+    index_counts: dict = field(default_factory=dict)
+    fixed_points: list = field(default_factory=list)
+    n_rejected: int = 0
+    eigenvectors: object = None
+
+    def to_dict(self):
+        return {"objective": self.objective, "k": self.k, "sigma2": self.sigma2,
+                "alpha": self.alpha if self.objective == "relbo" else None,
+                "beta": self.beta if self.objective == "beta_elbo" else None,
+                "encoder": self.encoder, "complete": self.complete,
+                "n_orthogonal_stationary_points": self.n_orthogonal,
+                "index_counts": {str(key): v for key, v in self.index_counts.items()},
+                "self_consistent_sigma2": [[int(r), float(s)] for r, s in self.fixed_points],
+                "global_maximum": self.global_max.to_dict(),
+                "stationary_points": [p.to_dict() for p in self.points]}

@@ -56,7 +56,15 @@ class StationaryPoint:
         Relative gradient norm :math:`\max(\sqrt{\lambda_1}\max|\nabla_W F|,\;
         \sigma^2|\partial_{\sigma^2}F|)` (the second term only when learned); scale-free.
     pairs : tuple of (p, q)
-        The equal-norm column pairs of a non-orthogonal point.
+        The eigen-directions of each cluster of two columns and rank two (equal-norm pairs).
+    clusters : tuple of (columns, rank, eigen_indices)
+        Every cluster of non-zero columns (connected component of the graph
+        :math:`M_{pq} \ne 0`): the columns of W it holds, its rank and the eigen-directions it
+        lies on.  A single orthogonal column is a cluster of one column and rank one.
+    manifold_dim : int
+        Dimension of the manifold of stationary points through this one, modulo signed
+        permutations and rotations inside tied eigenvalues (clusters of three or more columns;
+        without the Hadamard penalty, the rotation orbit :math:`WR` of pPCA).
     """
 
     subset: tuple
@@ -72,14 +80,31 @@ class StationaryPoint:
     kind: str
     grad_norm: float = 0.0
     pairs: tuple = ()
+    clusters: tuple = ()
+    manifold_dim: int = 0
 
     def to_dict(self):
         """JSON-ready record (W, b, grad_norm and pairs omitted)."""
         return {"subset": [int(j) for j in self.subset], "kind": self.kind,
                 "hessian_signs": [int(v) for v in self.hessian_signs] if self.hessian_signs
-                else None, "value": float(self.value), "rate": float(self.rate),
-                "distortion": float(self.distortion), "sigma2": float(self.sigma2),
-                "active": int(self.active), "orthogonal": bool(self.orthogonal)}
+                else None, "value": _num(self.value), "rate": _num(self.rate),
+                "distortion": _num(self.distortion), "sigma2": _num(self.sigma2),
+                "active": int(self.active), "orthogonal": bool(self.orthogonal),
+                "clusters": [{"columns": [int(c) for c in cols], "rank": int(r),
+                              "eigen_indices": [int(j) for j in J]}
+                             for cols, r, J in self.clusters],
+                "manifold_dim": int(self.manifold_dim)}
+
+
+def _num(x):
+    """A JSON number, or None for a value float64 cannot hold (never NaN in JSON)."""
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def _counts_json(counts):
+    return [{"pos": int(p), "zero": int(z), "neg": int(n), "count": int(c)}
+            for (p, z, n), c in counts.items()]
 
 @dataclass
 class Atlas:
@@ -102,6 +127,10 @@ class Atlas:
         Learned sigma2: the best self-consistent point of each size (:func:`sigma2_fixed_points`).
     n_rejected : int
         Constructed candidates dropped because their gradient was not small (expected 0).
+    truncated_by : tuple of str
+        The caps that truncated the enumeration (empty iff ``complete``).
+    cluster_index_counts : dict
+        ``{(pos, zero, neg): count}`` over the listed non-orthogonal points.
     eigenvectors : ndarray (n, n) or None
         With DataMoments input, the eigenvectors (columns, descending eigenvalues): the decoder
         in data coordinates is ``eigenvectors @ W``.
@@ -122,6 +151,8 @@ class Atlas:
     fixed_points: list = field(default_factory=list)
     n_rejected: int = 0
     eigenvectors: object = None
+    truncated_by: tuple = ()
+    cluster_index_counts: dict = field(default_factory=dict)
 
     def to_dict(self):
         return {"objective": self.objective, "k": self.k, "sigma2": self.sigma2,
@@ -129,7 +160,9 @@ class Atlas:
                 "beta": self.beta if self.objective == "beta_elbo" else None,
                 "encoder": self.encoder, "complete": self.complete,
                 "n_orthogonal_stationary_points": self.n_orthogonal,
-                "index_counts": {str(key): v for key, v in self.index_counts.items()},
-                "self_consistent_sigma2": [[int(r), float(s)] for r, s in self.fixed_points],
+                "truncated_by": list(self.truncated_by),
+                "index_counts": _counts_json(self.index_counts),
+                "cluster_index_counts": _counts_json(self.cluster_index_counts),
+                "self_consistent_sigma2": [[int(r), _num(s)] for r, s in self.fixed_points],
                 "global_maximum": self.global_max.to_dict(),
                 "stationary_points": [p.to_dict() for p in self.points]}

@@ -195,6 +195,39 @@ def _make_points(sp, configs, b, classifier):
     return out, n_rej
 
 
+# ---- scale ----------------------------------------------------------------------------------------
+
+def _normalised(sp):
+    """The same problem with lam and sigma2 divided by lam_1, and lam_1.
+
+    Scaling lam and sigma2 by s maps W to W sqrt(s) and shifts every value by -(n/2) log s
+    (the Hadamard penalty and the rate are scale free), so the atlas is computed at lam_1 = 1:
+    spectra near 1e300 or among subnormals then neither overflow nor underflow."""
+    scale = float(sp.lam[0])
+    if scale == 1.0:
+        return sp, 1.0
+    s2 = None if sp.sigma2 is None else sp.sigma2 / scale
+    if s2 is not None and not s2 > 0:
+        raise ValueError(f"`sigma2` must be positive and finite relative to the spectrum, got "
+                         f"{sp.sigma2!r} with lam_1 = {scale!r}")
+    out = _Spec(sp.lam / scale, sp.k, sp.objective, sp.alpha if sp.objective == "relbo" else
+                None, sp.beta if sp.objective == "beta_elbo" else None, s2, sp.encoder)
+    out.mean, out.basis = sp.mean, sp.basis
+    return out, scale
+
+
+def _unscale(points, scale, n):
+    if scale == 1.0:
+        return points
+    shift = 0.5 * n * log(scale)
+    for p in points:
+        p.W = p.W * np.sqrt(scale)
+        p.sigma2 = p.sigma2 * scale
+        p.value = p.value - shift
+        p.distortion = p.distortion + shift
+    return points
+
+
 # ---- enumeration --------------------------------------------------------------------------------
 
 def _auto_cmax(n_pool, k, limit):
@@ -377,8 +410,10 @@ def global_maximum(lam, k, objective="relbo", alpha=None, beta=None, sigma2=None
     sp = _Spec(lam, k, objective, alpha, beta, sigma2, encoder)
     sp = _Spec(lam, k, objective, alpha, beta, sigma2, encoder)
     _check_bounded(sp)
+    sp, scale = _normalised(sp)
     s2, J = _global_config(sp)
-    return _make_points(sp, [(s2, _singles(sp, J))], _bias(sp), BlockClassifier(sp))[0][0]
+    pts = _make_points(sp, [(s2, _singles(sp, J))], _bias(sp), BlockClassifier(sp))[0]
+    return _unscale(pts, scale, sp.n)[0]
 
 
 def rotation_stiffness(point, alpha=1.0):
@@ -519,6 +554,8 @@ def stationary_points(lam, k, objective="relbo", alpha=None, beta=None, sigma2=N
     fam_cap = _cap(max_families, "max_families", _DEFAULT_MAX_FAMILIES)
     cand_cap = _cap(max_candidates, "max_candidates", _DEFAULT_MAX_CANDIDATES)
     _check_bounded(sp)
+    spectrum, sigma2_in = sp.lam, sp.sigma2
+    sp, scale = _normalised(sp)
     learn = sp.sigma2 is None
     b = _bias(sp)
     configs, truncated = _enumerate(sp, cap, max_cluster, fam_cap, cand_cap, nonorthogonal)
@@ -553,7 +590,8 @@ def stationary_points(lam, k, objective="relbo", alpha=None, beta=None, sigma2=N
         if not p.orthogonal:
             cluster_counts[p.hessian_signs] = cluster_counts.get(p.hessian_signs, 0) + 1
     points.sort(key=lambda p: -p.value)
-    fixed_points = [(r, s2) for r, s2, _ in _top_fixed_points(sp)] if learn else []
-    return Atlas(objective, sp.k, sp.sigma2, sp.alpha, sp.beta, sp.encoder, sp.lam, points,
+    _unscale(points, scale, sp.n)
+    fixed_points = [(r, s2 * scale) for r, s2, _ in _top_fixed_points(sp)] if learn else []
+    return Atlas(objective, sp.k, sigma2_in, sp.alpha, sp.beta, sp.encoder, spectrum, points,
                  gmax, complete, n_orth, counts, fixed_points, n_rej, sp.basis,
                  tuple(truncated), dict(sorted(cluster_counts.items())))

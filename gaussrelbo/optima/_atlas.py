@@ -22,6 +22,7 @@ from ._records import Atlas, StationaryPoint, _kind
 _DEFAULT_MAX_POINTS = 10000
 _DEFAULT_MAX_FAMILIES = 20000
 _DEFAULT_MAX_CANDIDATES = 200000
+_LEARNED_MAX_FAMILIES = 2000  # learned sigma2: each configuration needs a root search
 _STATIONARY_RTOL = 1e-8        # constructed points with a larger relative gradient are dropped
 
 
@@ -63,9 +64,8 @@ class _Problem:
     # learned sigma2 -----------------------------------------------------------------------
     def _cluster_at(self, shape, t):
         c, r, J = shape
-        lamJ = self.sp.lam[list(J)][None, :]
-        m, mu = _cl.solve_clusters(self.eq, c, r, lamJ, t)
-        return m[0], mu[0]
+        m, mu = _cl.solve_cluster_scalar(self.eq, c, r, [self.sp.lam_list[j] for j in J], t)
+        return m, np.array(mu)
 
     def learned_eval(self, X, S):
         """(value, s2) of shapes X (tuples (c, r, J)) plus singles S with a learned sigma2, or
@@ -96,7 +96,7 @@ class _Problem:
             try:
                 if not (h(lo) > 0 > h(hi)):
                     return None
-                s2 = float(np.exp(brentq(h, lo, hi, xtol=1e-15, rtol=4e-16, maxiter=300)))
+                s2 = float(np.exp(brentq(h, lo, hi, xtol=1e-15, rtol=1e-15, maxiter=300)))
             except (ValueError, FloatingPointError):
                 return None
         t = g * s2
@@ -285,16 +285,16 @@ def _enumerate(sp, cap, max_cluster, max_families, max_candidates, nonorthogonal
         shapes = [_cl.Cluster(c, r, J, 0.0, (), 0.0)
                   for c in range(2, cmax + 1) for r in range(1, c + 1)
                   for J in __import__("itertools").combinations(pool, r)]
-        fams, done = _families(shapes, k, max_families)
+        fams, done = _families(shapes, k, min(max_families, _LEARNED_MAX_FAMILIES))
         if not done:
-            truncated.append(f"max_families={max_families}")
+            truncated.append(f"max_families={min(max_families, _LEARNED_MAX_FAMILIES)}")
         families = [(X, [j for j in range(n) if not any(j in cl.J for cl in X)],
                      k - sum(cl.c for cl in X)) for X in fams]
 
         def evaluate(X, S):
             return prob.learned_eval([(cl.c, cl.r, cl.J) for cl in X], S)
 
-        res, exhausted = _best_first(families, evaluate, cap, budget)
+        res, exhausted = _best_first(families, evaluate, cap, 5 * cap + 10 * n * n)
         configs = []
         for _, s2, X, S in res:
             cls = prob.learned_clusters[(tuple((cl.c, cl.r, cl.J) for cl in X), tuple(S), s2)]

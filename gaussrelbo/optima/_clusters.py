@@ -98,6 +98,35 @@ def solve_clusters(eq, c, r, lamJ, t):
     return m, mu
 
 
+def solve_cluster_scalar(eq, c, r, lamJ, t):
+    """m and mu (tuple) of one cluster in plain floats (brentq on log m); as
+    :func:`solve_clusters`, for the learned-noise search where it runs inside a root finder."""
+    from math import exp, hypot, log, sqrt
+
+    from scipy.optimize import brentq
+
+    a = eq.a
+
+    def mu1(m, lam):
+        B = (a - 1.0) * m
+        disc = hypot(B, 2.0 * sqrt(a * lam * m))
+        return 2.0 * a * lam * m / (B + disc) if B >= 0 else 0.5 * (disc - B)
+
+    def phi(lm):
+        m = exp(lm)
+        return sum(mu1(m, x) for x in lamJ) / m + (c - r) * t / m - c
+
+    lo = log(min(min(lamJ), t) * 1e-6 * min(1.0, a))
+    hi = log(max(max(lamJ), t) * 10.0 * max(1.0, 1.0 / a))
+    while phi(lo) <= 0:
+        lo -= 5.0
+    while phi(hi) >= 0:
+        hi += 5.0
+    m = exp(brentq(phi, lo, hi, xtol=1e-15, rtol=1e-15, maxiter=300))
+    mu = tuple(mu1(m, x) for x in lamJ)
+    return (sum(mu) + (c - r) * t) / c, mu
+
+
 @dataclass(frozen=True)
 class Cluster:
     """One cluster: c columns of rank r on eigen-directions J, with its M-block spectrum."""

@@ -27,7 +27,11 @@ def _best_first(families, evaluate, cap, budget):
     because a child only swaps a single for a smaller eigenvalue).  Returns (results,
     exhausted) with results a list of (value, s2, fixed, singles)."""
     heap, seq, examined = [], 0, 0
+    stopped = False
     for fi, (fixed, L, R) in enumerate(families):
+        if examined >= budget:
+            stopped = True
+            break
         for r in range(min(R, len(L)) + 1):
             S = tuple(range(r))
             ev = evaluate(fixed, [L[i] for i in S])
@@ -46,7 +50,7 @@ def _best_first(families, evaluate, cap, budget):
             if ev is not None:
                 heapq.heappush(heap, (-ev[0], seq, fi, C, ev[1]))
                 seq += 1
-    return out, not heap
+    return out, not heap and not stopped
 
 
 def _best_first_lazy(families, evaluate, cap, budget):

@@ -10,7 +10,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = ["relbo_vs_mc_speedup", "batched_throughput", "relbo_vs_floor_ratio",
         "generated_vs_runtime_lambdify", "atlas_seconds", "basins_seconds", "report_seconds",
-        "derive_seconds", "accuracy", "peak_rss_mb"]
+        "derive_seconds", "accuracy", "peak_rss_mb", "atlas_n64_k10_seconds",
+        "atlas_n256_k32_seconds", "atlas_peak_rss_mb"]
 
 
 def _leaves(obj):

@@ -62,9 +62,10 @@ def register(subparsers):
     g.add_argument("--learn-sigma2", action="store_true", help="learn sigma2 (the default)")
     p.add_argument("--encoder", choices=("diagonal", "full"), default="diagonal")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    p.add_argument("--max-points", type=positive_int, default=10000,
-                   help="cap on the points listed, best value first; the global maximum is "
-                        "always listed")
+    p.add_argument("--max-points", type=positive_int, default=None,
+                   help="cap on the points listed, best value first (default 10000 at fixed "
+                        "sigma2, 1000 with a learned sigma2); the global maximum is always "
+                        "listed")
     p.add_argument("--max-cluster", type=positive_int, default=None,
                    help="largest column cluster enumerated (default: the largest whose "
                         "candidates fit the candidate cap); a smaller value than k marks "

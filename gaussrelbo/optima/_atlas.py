@@ -20,6 +20,7 @@ from ._profile import _CHUNK, _evaluate
 from ._records import Atlas, StationaryPoint, _kind
 
 _DEFAULT_MAX_POINTS = 10000
+_DEFAULT_MAX_POINTS_LEARNED = 1000    # each learned-noise point is classified on its own
 _DEFAULT_MAX_FAMILIES = 20000
 _DEFAULT_MAX_CANDIDATES = 200000
 _LEARNED_MAX_FAMILIES = 2000  # learned sigma2: each configuration needs a root search
@@ -275,10 +276,22 @@ def _enumerate(sp, cap, max_cluster, max_families, max_candidates, nonorthogonal
         fams, done = _families(multi, k, max_families)
         if not done:
             truncated.append(f"max_families={max_families}")
-        families = [(X, [j for j in L if not any(j in cl.J for cl in X)],
-                     k - sum(cl.c for cl in X)) for X in fams]
-        res, exhausted, _ = _best_first_lazy(
-            families, lambda X, S: (prob.fixed_value(s2, X, S), s2), cap, budget)
+        families = []
+        for X in fams:
+            used = {j for cl in X for j in cl.J}
+            families.append((X, [j for j in L if j not in used] if used else L,
+                             k - sum(cl.c for cl in X)))
+        base = _base(sp, s2)
+        sg = [sp.gamma * _single_gain(sp.lam_list[j], t) for j in L]
+        xg = {}
+
+        def evaluate(X, S):
+            gx = xg.get(X)
+            if gx is None:
+                gx = xg[X] = sp.gamma * sum(cl.gain for cl in X)
+            return base + gx + sum([sg[j] for j in S]), s2
+
+        res, exhausted, _ = _best_first_lazy(families, evaluate, cap, budget)
         configs = [(s2, list(X) + [_cl.make_single(j, sp.lam[j]) for j in S])
                    for _, _, X, S in res]
     else:
@@ -508,8 +521,10 @@ def stationary_points(lam, k, objective="relbo", alpha=None, beta=None, sigma2=N
         Fixed decoder noise, or ``None`` to learn it (self-consistent fixed points).
     encoder : {'diagonal', 'full'}, default 'diagonal'
     max_points : int or None
-        Cap on the points listed, default 10000, best value first (exact order at fixed
-        sigma2).  The global maximum is always listed.
+        Cap on the points listed, default 10000 at fixed sigma2 and 1000 with a learned sigma2
+        (each learned-noise point has its own noise, so nothing is shared between their
+        classifications), best value first (exact order at fixed sigma2).  The global maximum
+        is always listed.
     nonorthogonal : bool, default True
         Enumerate multi-column clusters (only where the Hadamard penalty is present: diagonal
         encoder, objective not ``'loglik'``; k >= 2).  Without the penalty every stationary
@@ -550,7 +565,8 @@ def stationary_points(lam, k, objective="relbo", alpha=None, beta=None, sigma2=N
     [(1, 1), (1, 2), (1, 3), (2, 2), (2, 3), (3, 3)]
     """
     sp = _Spec(lam, k, objective, alpha, beta, sigma2, encoder)
-    cap = _cap(max_points, "max_points", _DEFAULT_MAX_POINTS)
+    cap = _cap(max_points, "max_points",
+               _DEFAULT_MAX_POINTS if sigma2 is not None else _DEFAULT_MAX_POINTS_LEARNED)
     fam_cap = _cap(max_families, "max_families", _DEFAULT_MAX_FAMILIES)
     cand_cap = _cap(max_candidates, "max_candidates", _DEFAULT_MAX_CANDIDATES)
     _check_bounded(sp)

@@ -34,9 +34,9 @@ class StationaryPoint:
     subset : tuple of int
         Sorted eigen-directions the decoder uses (0-based, descending eigenvalue order).
     W : ndarray, shape (n, k)
-        Decoder in the eigenbasis: pair columns first (non-orthogonal points), then one column
-        :math:`\sqrt{\lambda_j - \gamma\sigma^2}\,e_j` per orthogonal direction in ``subset``
-        order, then zero columns.
+        Decoder in the eigenbasis: the columns of each cluster in ``clusters`` order
+        (multi-column clusters first; an orthogonal column is
+        :math:`\sqrt{\lambda_j - \gamma\sigma^2}\,e_j`), then zero columns.
     b : ndarray, shape (n,)
         Decoder bias: the data mean (zero when only a spectrum was given).
     sigma2 : float
@@ -49,8 +49,9 @@ class StationaryPoint:
     active : int
         Number of non-zero columns.
     orthogonal : bool
-    hessian_signs : tuple (pos, zero, neg) or None
-        Over vec(W), and :math:`\log\sigma^2` when learned; ``None`` when only the kind is known.
+    hessian_signs : tuple (pos, zero, neg)
+        Over vec(W), and :math:`\sigma^2` when learned; closed form from the block structure of
+        the Hessian (zero eigenvalues include the manifold and symmetry directions).
     kind : {"maximum", "saddle", "minimum", "degenerate"}
     grad_norm : float
         Relative gradient norm :math:`\max(\sqrt{\lambda_1}\max|\nabla_W F|,\;
@@ -116,7 +117,9 @@ class Atlas:
         Sorted by value, best first.
     global_max : StationaryPoint
     complete : bool
-        Whether every stationary point of the families enumerated is listed.
+        Whether every stationary point is listed (up to signed permutations, rotations inside
+        tied eigenvalues and the manifold of a cluster of three or more columns); when False,
+        ``truncated_by`` names the caps that cut the enumeration.
     n_orthogonal : int or None
         Number of orthogonal stationary points in all (None when unknown: learned sigma2 and
         a capped enumeration).

@@ -194,3 +194,42 @@ def test_listed_point_never_beats_the_global_maximum():
             atlas = optima.stationary_points(lam, 2, "relbo", alpha=0.5, sigma2=s2)
             assert all(np.isfinite(p.value) for p in atlas.points)
             assert max(p.value for p in atlas.points) <= atlas.global_max.value
+
+
+def test_caps_are_named_and_fail_fast():
+    lam = np.geomspace(9.0, 0.2, 12)
+    with pytest.raises(ValueError, match=r"`max_cluster`=4 needs \d+ cluster candidates, more "
+                                         r"than `max_candidates`=100; lower `max_cluster` or "
+                                         r"raise `max_candidates`"):
+        optima.stationary_points(lam, 4, "relbo", alpha=0.5, sigma2=0.5, max_cluster=4,
+                                 max_candidates=100)
+    atlas = optima.stationary_points(lam, 4, "relbo", alpha=0.5, sigma2=0.5, max_cluster=2,
+                                     max_families=50, max_points=30)
+    assert not atlas.complete
+    assert atlas.truncated_by == ("max_cluster=2", "max_families=50", "max_points=30")
+    with pytest.raises(ValueError, match="`max_families` must be an integer >= 1, got 0"):
+        optima.stationary_points(lam, 4, "relbo", alpha=0.5, sigma2=0.5, max_families=0)
+    with pytest.raises(ValueError, match="`sigma2` must be within float range of the "
+                                         "spectrum's scale, got sigma2 = 1e"):
+        optima.stationary_points([1e-300, 5e-301], 1, "elbo", sigma2=1e299)
+
+
+def _reject(constant):
+    raise ValueError(f"not JSON: {constant}")
+
+
+def test_cli_json_is_valid_on_extreme_spectra(tmp_path):
+    import json
+    import subprocess
+    import sys
+    for vals in (["3e300", "1e300", "2e299"], ["1e-300", "5e-301", "2e-301"]):
+        f = tmp_path / "eig.txt"
+        f.write_text("\n".join(vals) + "\n")
+        proc = subprocess.run([sys.executable, "-m", "gaussrelbo", "optima", "--spectrum",
+                               str(f), "--k", "2", "--objective", "relbo", "--alpha", "0.5",
+                               "--format", "json"], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        d = json.loads(proc.stdout, parse_constant=_reject)    # NaN / Infinity are not JSON
+        values = [p["value"] for p in d["stationary_points"]]
+        assert all(isinstance(v, float) and np.isfinite(v) for v in values)
+        assert max(values) == d["global_maximum"]["value"]

@@ -207,10 +207,12 @@ def _normalised(sp):
     scale = float(sp.lam[0])
     if scale == 1.0:
         return sp, 1.0
-    s2 = None if sp.sigma2 is None else sp.sigma2 / scale
-    if s2 is not None and not s2 > 0:
-        raise ValueError(f"`sigma2` must be positive and finite relative to the spectrum, got "
-                         f"{sp.sigma2!r} with lam_1 = {scale!r}")
+    with np.errstate(over="ignore", under="ignore"):
+        s2 = None if sp.sigma2 is None else sp.sigma2 / scale
+    if s2 is not None and not (0 < s2 < np.inf):
+        raise ValueError(f"`sigma2` must be within float range of the spectrum's scale, got "
+                         f"sigma2 = {sp.sigma2!r} with lam_1 = {scale!r} (their ratio is "
+                         f"{'0' if s2 == 0 else 'inf'} in double precision)")
     out = _Spec(sp.lam / scale, sp.k, sp.objective, sp.alpha if sp.objective == "relbo" else
                 None, sp.beta if sp.objective == "beta_elbo" else None, s2, sp.encoder)
     out.mean, out.basis = sp.mean, sp.basis

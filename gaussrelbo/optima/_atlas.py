@@ -1,6 +1,7 @@
 """The public atlas functions: enumeration of every stationary point by clusters, their
 construction, classification and the global maximum."""
 
+from itertools import combinations
 from math import comb, log
 
 import numpy as np
@@ -299,7 +300,7 @@ def _enumerate(sp, cap, max_cluster, max_families, max_candidates, nonorthogonal
     else:
         shapes = [_cl.Cluster(c, r, J, 0.0, (), 0.0)
                   for c in range(2, cmax + 1) for r in range(1, c + 1)
-                  for J in __import__("itertools").combinations(pool, r)]
+                  for J in combinations(pool, r)]
         fams, done = _families(shapes, k, min(max_families, _LEARNED_MAX_FAMILIES))
         if not done:
             truncated.append(f"max_families={min(max_families, _LEARNED_MAX_FAMILIES)}")

@@ -197,7 +197,7 @@ def _make_points(sp, configs, b, classifier):
     return out, n_rej
 
 
-# ---- scale ----------------------------------------------------------------------------------------
+# ---- scale --------------------------------------------------------------------------------------
 
 def _normalised(sp):
     """The same problem with lam and sigma2 divided by lam_1, and lam_1.

@@ -163,13 +163,16 @@ def _make_points(sp, configs, b, classifier):
     learn = sp.sigma2 is None
     cache = {}
     built = [(s2, cls) + _assemble(sp, cls, sp.gamma * s2, cache) for s2, cls in configs]
-    Ws = np.stack([x[2] for x in built])
+    # chunks: never a second copy of all the decoders (n = 256, k = 32: 65 kB each)
     s2s = np.array([x[0] for x in built])
-    vals, gns = _evaluate(sp, Ws, s2s, learn)
+    vals, gns = np.empty(len(built)), np.empty(len(built))
+    for lo in range(0, len(built), _CHUNK):
+        sl = slice(lo, lo + _CHUNK)
+        vals[sl], gns[sl] = _evaluate(sp, np.stack([x[2] for x in built[sl]]), s2s[sl], learn)
     keep = gns <= _STATIONARY_RTOL
     n_rej = int(np.sum(~keep))
     built = [x for x, ok in zip(built, keep) if ok]
-    Ws, s2s, vals, gns = Ws[keep], s2s[keep], vals[keep], gns[keep]
+    s2s, vals, gns = s2s[keep], vals[keep], gns[keep]
     orth = [all(cl.single for cl in x[1]) for x in built]
     rates, dists = np.empty(len(built)), np.empty(len(built))
     idx = [i for i, o in enumerate(orth) if not o]
@@ -177,7 +180,7 @@ def _make_points(sp, configs, b, classifier):
         data = DataMoments.from_spectrum(sp.lam)
         for lo in range(0, len(idx), _CHUNK):
             sl = idx[lo:lo + _CHUNK]
-            m = _optimal_models(sp, Ws[sl], s2s[sl])
+            m = _optimal_models(sp, np.stack([built[i][2] for i in sl]), s2s[sl])
             rates[sl], dists[sl] = rate(m, data), distortion(m, data)
     out = []
     for i, (s2, cls, W, blocks, recs) in enumerate(built):

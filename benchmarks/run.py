@@ -29,12 +29,15 @@ KEYS = ("relbo_vs_mc_speedup", "batched_throughput", "relbo_vs_floor_ratio",
         "generated_vs_runtime_lambdify", "atlas_seconds", "basins_seconds", "report_seconds",
         "derive_seconds", "accuracy", "peak_rss_mb", "basins_batched_vs_per_start",
         "basins_200_seconds", "single_call_vs_numpy_floor", "single_call_vs_naive",
-        "threads_1_vs_2", "sweep_configs_per_second", "local_cluster_1_to_2_workers")
+        "threads_1_vs_2", "sweep_configs_per_second", "local_cluster_1_to_2_workers",
+        "atlas_n64_k10_seconds", "atlas_n256_k32_seconds", "atlas_peak_rss_mb")
 TARGETS = {"relbo_vs_mc_speedup": (">=", 1000.0), "relbo_vs_floor_ratio": ("<=", 3.0),
            "atlas_seconds": ("<", 10.0), "basins_seconds": ("<", 60.0),
            "report_seconds": ("<=", 5.0), "derive_seconds": ("<", 60.0),
            "accuracy": ("<=", 1e-12), "basins_batched_vs_per_start": (">=", 100.0),
-           "single_call_vs_numpy_floor": ("<=", 2.0), "single_call_vs_naive": ("<=", 1.0)}
+           "single_call_vs_numpy_floor": ("<=", 2.0), "single_call_vs_naive": ("<=", 1.0),
+           "atlas_n64_k10_seconds": ("<=", 2.0), "atlas_n256_k32_seconds": ("<=", 60.0),
+           "atlas_peak_rss_mb": ("<=", 1536.0)}
 
 
 def _stats(times):
@@ -170,6 +173,47 @@ def atlas(quick, repeat):
     return {**worst, **out}
 
 
+def _atlas_problem(n, k):
+    """The cluster atlas budgets: the digits spectrum (n = 64, k = 10) and a uniform random
+    spectrum (n = 256, k = 32); RELBO alpha = 0.5 at sigma2 = the median eigenvalue, default
+    caps (complete-or-capped)."""
+    if n == 64:
+        lam = gr.datasets.load_spectrum("digits")
+    else:
+        lam = np.sort(np.random.default_rng(3).uniform(0.1, 10, n))[::-1]
+    return lam, k, float(np.median(lam))
+
+
+def atlas_sized(n, k, quick, repeat):
+    from gaussrelbo.optima import stationary_points
+
+    if quick:
+        n, k = (12, 3) if n == 64 else (16, 4)
+        lam = np.sort(np.random.default_rng(3).uniform(0.1, 10, n))[::-1]
+        s2 = float(np.median(lam))
+    else:
+        lam, k, s2 = _atlas_problem(n, k)
+    t = _time(lambda: stationary_points(lam, k, "relbo", alpha=0.5, sigma2=s2),
+              max(1, repeat // 7))
+    return _stats(t)
+
+
+def _atlas_rss_probe():
+    from gaussrelbo.optima import stationary_points
+
+    lam, k, s2 = _atlas_problem(256, 32)
+    stationary_points(lam, k, "relbo", alpha=0.5, sigma2=s2)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+
+
+def atlas_peak_rss(quick):
+    if quick:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    out = subprocess.run([sys.executable, "-m", "benchmarks.run", "--atlas-rss-probe"],
+                         check=True, capture_output=True, text=True)
+    return float(out.stdout.split()[-1])
+
+
 def report(quick, repeat):
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "gaussrelbo", "report", "--out", os.path.join(tmp, "r")]
@@ -280,7 +324,10 @@ def run(quick=False, repeat=None, log=print):
              ("single_call", lambda: perf.single_call(quick, repeat)),
              ("threads_1_vs_2", lambda: perf.threads(quick, repeat)),
              ("sweep_configs_per_second", lambda: perf.sweep_throughput(quick, repeat)),
-             ("local_cluster_1_to_2_workers", lambda: perf.cluster_scaling(quick, repeat))]
+             ("local_cluster_1_to_2_workers", lambda: perf.cluster_scaling(quick, repeat)),
+             ("atlas_n64_k10_seconds", lambda: atlas_sized(64, 10, quick, repeat)),
+             ("atlas_n256_k32_seconds", lambda: atlas_sized(256, 32, quick, repeat)),
+             ("atlas_peak_rss_mb", lambda: atlas_peak_rss(quick))]
     for name, fn in steps:
         log(f"... {name}")
         value = fn()
@@ -396,7 +443,11 @@ def main(argv=None):
                              ".details.json")
     parser.add_argument("--repeat", type=int, default=None, help="timing repeats")
     parser.add_argument("--rss-probe", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--atlas-rss-probe", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.atlas_rss_probe:
+        _atlas_rss_probe()
+        return 0
     if args.rss_probe:
         _peak_rss_probe()
         return 0

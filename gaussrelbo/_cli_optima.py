@@ -14,7 +14,7 @@ __all__ = ["register"]
 # one spelling, the API's; "beta-elbo" is a deprecated alias of "beta_elbo"
 _OBJECTIVES = {"loglik": "loglik", "elbo": "elbo", "relbo": "relbo", "beta_elbo": "beta_elbo"}
 _FIELDS = ("subset", "kind", "hessian_signs", "value", "rate", "distortion", "sigma2", "active",
-           "orthogonal")
+           "orthogonal", "clusters", "manifold_dim")
 
 
 def _positive(text):
@@ -64,11 +64,22 @@ def register(subparsers):
     g.add_argument("--learn-sigma2", action="store_true", help="learn sigma2 (the default)")
     p.add_argument("--encoder", choices=("diagonal", "full"), default="diagonal")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    p.add_argument("--max-points", type=positive_int, default=10000,
-                   help="cap on the points listed per family (orthogonal, single-pair, "
-                        "multi-pair), best value first; the global maximum is always listed")
+    p.add_argument("--max-points", type=positive_int, default=None,
+                   help="cap on the points listed, best value first (default 10000 at fixed "
+                        "sigma2, 1000 with a learned sigma2); the global maximum is always "
+                        "listed")
+    p.add_argument("--max-cluster", type=positive_int, default=None,
+                   help="largest column cluster enumerated (default: the largest whose "
+                        "candidates fit the candidate cap); a smaller value than k marks "
+                        "the atlas incomplete")
     p.set_defaults(func=run)
     return p
+
+
+def _clusters_text(clusters):
+    """Clusters as 'columns/rank@directions' items, e.g. '3/3@0,1,2 1/1@4'."""
+    return " ".join(f"{len(c['columns'])}/{c['rank']}@{','.join(map(str, c['eigen_indices']))}"
+                    for c in clusters)
 
 
 def _records(atlas):
@@ -86,12 +97,12 @@ def run(args):
         raise ValueError(f"--k {args.k} exceeds the spectrum's dimension n={lam.size}")
     atlas = stationary_points(lam, args.k, objective, alpha=args.alpha, beta=args.beta,
                               sigma2=args.sigma2, encoder=args.encoder,
-                              max_points=args.max_points)
+                              max_points=args.max_points, max_cluster=args.max_cluster)
     out = sys.stdout
     if args.format == "json":
         d = atlas.to_dict()
         d["objective"] = args.objective
-        json.dump(d, out, indent=2)
+        json.dump(d, out, indent=2, allow_nan=False)
         out.write("\n")
         return 0
     recs = _records(atlas)
@@ -111,7 +122,7 @@ def run(args):
     out.write(f"global maximum: subset {list(gm.subset)}, value {gm.value:.10g}, sigma2 "
               f"{gm.sigma2:.6g}, active {gm.active}\n")
     if not atlas.complete:
-        out.write(f"enumeration capped at --max-points {args.max_points}; orthogonal "
+        out.write(f"incomplete: truncated by {'; '.join(atlas.truncated_by)}; orthogonal "
                   f"stationary points in all: {atlas.n_orthogonal}\n")
     if atlas.index_counts:
         items = list(atlas.index_counts.items())

@@ -10,6 +10,7 @@ import numpy as np
 
 import gaussrelbo as gr
 from gaussrelbo import optima
+from gaussrelbo.optima import _orthogonal, _problem, _profile, _records
 
 SYN = np.array([5.0, 4.0, 3.0, 2.0, 1.2, 0.5])
 
@@ -24,10 +25,10 @@ def degenerate():
         for obj, kw in (("loglik", {}), ("relbo", {"alpha": 0.5}), ("relbo", {"alpha": 2.0})):
             at = optima.stationary_points(lam, k, obj, sigma2=s2, nonorthogonal=False, **kw)
             g = at.global_max
-            sp = optima._Spec(lam, k, obj, kw.get("alpha"), None, s2, "diagonal")
-            H = optima._hessian_fd(sp, g.W, s2, False, 1e-5)
+            sp = _problem._Spec(lam, k, obj, kw.get("alpha"), None, s2, "diagonal")
+            H = _profile._hessian_fd(sp, g.W, s2, False, 1e-5)
             eig = np.linalg.eigvalsh(H)
-            fd = optima._signs(eig, 1e-6 * np.abs(eig).max())
+            fd = _records._signs(eig, 1e-6 * np.abs(eig).max())
             print(f"  {obj:<7} {kw}  global max subset {g.subset}: closed-form signs "
                   f"{g.hessian_signs}, finite-difference signs {fd}")
 
@@ -101,15 +102,18 @@ def saddles():
         at = optima.stationary_points(SYN, 3, "relbo", alpha=alpha, sigma2=0.8)
         extra = [p for p in at.points if not p.orthogonal]
         pos = [p.hessian_signs[0] for p in extra]
-        m = np.array([np.sum(p.W[:, 0] ** 2) + 0.8 for p in extra])
-        kap = np.array([abs(p.W[:, 0] @ p.W[:, 1]) for p in extra])
+        kinds = {p.kind for p in extra}
+        # the rotation curvature of the equal-norm pairs (a (2, 2) cluster in columns 0, 1)
+        pairs = [p for p in extra if p.clusters[0][1] == 2 and len(p.clusters[0][0]) == 2]
+        m = np.array([np.sum(p.W[:, 0] ** 2) + 0.8 for p in pairs])
+        kap = np.array([abs(p.W[:, 0] @ p.W[:, 1]) for p in pairs])
         curv = 4 * kap**2 / (alpha * m**2)
-        print(f"  alpha={alpha:<5} {len(extra)} saddles, ascent directions per saddle "
-              f"{min(pos)}..{max(pos)}, rotation curvature 4 kappa^2/(alpha m^2) in "
-              f"[{curv.min():.3g}, {curv.max():.3g}]")
+        print(f"  alpha={alpha:<5} {len(extra)} cluster points ({sorted(kinds)}), ascent "
+              f"directions per point {min(pos)}..{max(pos)}; {len(pairs)} equal-norm pairs, "
+              f"rotation curvature 4 kappa^2/(alpha m^2) in [{curv.min():.3g}, {curv.max():.3g}]")
     # start next to a saddle: does ascent stay?
     at = optima.stationary_points(SYN, 3, "relbo", alpha=0.05, sigma2=0.8)
-    sad = [p for p in at.points if not p.orthogonal][0]
+    sad = [p for p in at.points if len(p.pairs) == 1 and len(p.clusters) == 2][0]
     rng = np.random.default_rng(1)
     from gaussrelbo.basins import _Problem, _run
     for eps in (1e-6, 1e-3):

@@ -12,7 +12,8 @@ KEYS = ["relbo_vs_mc_speedup", "batched_throughput", "relbo_vs_floor_ratio",
         "generated_vs_runtime_lambdify", "atlas_seconds", "basins_seconds", "report_seconds",
         "derive_seconds", "accuracy", "peak_rss_mb", "basins_batched_vs_per_start",
         "basins_200_seconds", "single_call_vs_numpy_floor", "single_call_vs_naive",
-        "threads_1_vs_2", "sweep_configs_per_second", "local_cluster_1_to_2_workers"]
+        "threads_1_vs_2", "sweep_configs_per_second", "local_cluster_1_to_2_workers",
+        "atlas_n64_k10_seconds", "atlas_n256_k32_seconds", "atlas_peak_rss_mb"]
 
 
 def _leaves(obj):

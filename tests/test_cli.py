@@ -24,9 +24,16 @@ def _check_schema(d, learned):
     assert set(d) >= {"objective", "k", "sigma2", "stationary_points"}
     assert (d["sigma2"] is None) == learned
     assert isinstance(d["k"], int)
+    for entry in d["index_counts"]:
+        assert set(entry) == {"pos", "zero", "neg", "count"}
     for p in d["stationary_points"]:
         assert set(p) == {"subset", "kind", "hessian_signs", "value", "rate", "distortion",
-                          "sigma2", "active", "orthogonal"}
+                          "sigma2", "active", "orthogonal", "clusters", "manifold_dim"}
+        assert isinstance(p["manifold_dim"], int) and p["manifold_dim"] >= 0
+        assert sorted(j for c in p["clusters"] for j in c["eigen_indices"]) == p["subset"]
+        for c in p["clusters"]:
+            assert set(c) == {"columns", "rank", "eigen_indices"}
+            assert c["rank"] == len(c["eigen_indices"]) <= len(c["columns"])
         assert p["subset"] == sorted(p["subset"]) and all(isinstance(j, int) for j in p["subset"])
         assert p["kind"] in KINDS
         assert p["hessian_signs"] is None or (len(p["hessian_signs"]) == 3 and all(

@@ -18,7 +18,8 @@ import sympy as sp
 from .spectral import beta, f_beta_opt, f_loglik, f_relbo, f_unused, lam, s2, w, w2, v, d
 
 __all__ = ["F_loglik", "F_beta", "F_unused", "grad", "hess", "grad_full", "stationary_w2",
-           "sigma2_fixed_point", "check"]
+           "sigma2_fixed_point", "cluster_f", "cluster_mu", "check", "check_clusters",
+           "check_r_star"]
 
 #: profiled per-dimension functions of (w2, sigma2)
 F_loglik = f_loglik.subs(w**2, w2)
@@ -53,6 +54,66 @@ L = sp.Symbol("L", positive=True)        # sum of the eigenvalues of the unused 
 sigma2_fixed_point = L / (n - beta * r)
 
 
+# ---- column clusters (every stationary point with the Hadamard penalty) ----------------------
+#
+# A cluster's M-block has constant diagonal m and eigenvalues mu_i (used) and t (c - r times).
+# Per used direction the stationarity of F_a = LL - P/(2a) reads
+#     lam/mu^2 - 1/mu = (1/m - 1/mu)/a         <=>   f_m(mu) = lam,
+# f_m(mu) = mu + (mu^2/m - mu)/a, and m = (sum mu_i + (c - r) t)/c.
+mu_, m_, a_, t_, lam_ = sp.symbols("mu m a t lambda", positive=True)
+#: the cluster map f_m(mu)
+cluster_f = mu_ + (mu_**2 / m_ - mu_) / a_
+#: its positive root in mu (the other root is negative: their product is -a lam m)
+cluster_mu = (-(a_ - 1) * m_ + sp.sqrt((a_ - 1) ** 2 * m_**2 + 4 * a_ * lam_ * m_)) / 2
+
+
+def check_clusters():
+    """The cluster equation, its root and the learned-noise derivative of a cluster."""
+    # per-direction stationarity <=> f_m(mu) = lam
+    per_dir = lam_ / mu_**2 - 1 / mu_ - (1 / m_ - 1 / mu_) / a_
+    assert sp.simplify(per_dir * a_ * mu_**2 * m_ - (lam_ - cluster_f) * a_ * m_) == 0
+    # the root solves f_m(mu) = lam; the product of the two roots is -a lam m < 0
+    assert sp.simplify(cluster_f.subs(mu_, cluster_mu) - lam_) == 0
+    roots = sp.solve(sp.Eq(cluster_f, lam_), mu_)
+    assert len(roots) == 2
+    assert sp.simplify(roots[0] * roots[1] + a_ * lam_ * m_) == 0
+    # cancellation-free form used when a >= 1: 2 a lam m / ((a - 1) m + sqrt(...))
+    stable = 2 * a_ * lam_ * m_ / ((a_ - 1) * m_ + sp.sqrt((a_ - 1) ** 2 * m_**2
+                                                           + 4 * a_ * lam_ * m_))
+    assert sp.simplify(sp.radsimp(stable - cluster_mu)) == 0
+    # mu(m)/m is decreasing in m, so c m = sum mu_i(m) + (c - r) t has one root
+    ratio = (cluster_mu / m_).subs(m_, 1 / sp.Symbol("x", positive=True))
+    x = sp.Symbol("x", positive=True)
+    dr = sp.simplify(sp.diff(ratio, x))
+    assert dr.subs({a_: sp.Rational(1, 3), lam_: 2, x: 5}) > 0
+    assert dr.subs({a_: 3, lam_: 2, x: sp.Rational(1, 7)}) > 0
+    # learned noise: at a stationary W the used directions and the penalty of one cluster
+    # contribute (c - r)(1/t - 1/m)/(2a) to dF/dt, here for a cluster of c = 3, r = 2
+    mu1, mu2 = sp.symbols("mu1 mu2", positive=True)
+    l1, l2 = (cluster_f.subs(mu_, u) for u in (mu1, mu2))
+    c, r = 3, 2
+    dLL = sum(sp.Rational(1, 2) * (lj / u**2 - 1 / u) for lj, u in ((l1, mu1), (l2, mu2)))
+    dP = c / m_ - 1 / mu1 - 1 / mu2 - (c - r) / t_
+    assert sp.simplify(dLL - dP / (2 * a_) - (c - r) * (1 / t_ - 1 / m_) / (2 * a_)) == 0
+
+
+def check_r_star():
+    """One step of the r* theorem: with g(R, N) = N log(R/N) (jointly concave) and
+    sigma2 = R/N, the value gained by adding direction lambda to a top-r set is at least
+    (beta/2) h(lambda/(beta sigma2)), h(x) = x - 1 - log x >= 0."""
+    R, N, lamb, bet = sp.symbols("R N lambda beta", positive=True)
+    g = N * sp.log(R / N)
+    # the gradient bound g(x) - g(y) >= grad g(x).(x - y), x - y = (lambda, beta)
+    bound = sp.diff(g, R) * lamb + sp.diff(g, N) * bet
+    gain = bet / 2 * sp.log(bet / lamb) + bound / 2
+    xx = lamb / (bet * R / N)
+    assert sp.simplify(sp.expand_log(gain - bet / 2 * (xx - 1 - sp.log(xx)), force=True)) == 0
+    # joint concavity: the Hessian of g is negative semi-definite (det 0, trace < 0)
+    H = sp.hessian(g, (R, N))
+    assert sp.simplify(H.det()) == 0
+    assert sp.simplify(H.trace() + N / R**2 + 1 / N) == 0
+
+
 def check():
     """Verify the stationary conditions; raises AssertionError otherwise."""
     assert stationary_w2["loglik"] == [lam - s2]
@@ -81,6 +142,8 @@ def check():
     gr = [sp.simplify(g.subs(at).subs(w, sp.sqrt(lam - s2)).rewrite(sp.log))
           for g in grad_full(f_relbo)[:3]]
     assert gr == [0, 0, 0], gr
+    check_clusters()
+    check_r_star()
 
 
 def latex():
@@ -95,6 +158,9 @@ def latex():
                               r" \beta\sigma^2,\quad \text{collapse} \iff \lambda \le \beta\sigma^2"),
         "sigma2-fixed-point": (r"\sigma^2 = " + sp.latex(sigma2_fixed_point, symbol_names={
             L: r"\sum_{j\notin A}\lambda_j"})),
+        "cluster-equation": (r"f_m(\mu) = " + sp.latex(cluster_f, symbol_names={a_: "a"})
+                             + r" = \lambda,\quad \mu = "
+                             + sp.latex(cluster_mu, symbol_names={a_: "a"})),
     }
 
 

@@ -1,4 +1,4 @@
-r"""Spectral stationary conditions, first and second derivatives (DESIGN §8a, §9, §10).
+r"""Spectral stationary conditions, first and second derivatives (Theory §8a, §9, §10).
 
 With the optimal encoder substituted (:mod:`derivations.spectral`), each objective of an
 axis-aligned decoder is a sum of profiled per-dimension functions of :math:`q = w^2` and

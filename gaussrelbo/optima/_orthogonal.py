@@ -82,7 +82,7 @@ def _orth_signs(sp, J, s2, learn):
     return (int(pos + bs[0]), int(zero + bs[1]), int(neg + bs[2]))
 
 def _orth_rate_distortion(sp, J, s2):
-    """Rate and distortion at the orthogonal point J with the optimal encoder (DESIGN §9, §10).
+    """Rate and distortion at the orthogonal point J with the optimal encoder (Theory §9, §10).
 
     beta-ELBO: R = sum_J log(lam_j / t)/2, D = n/2 log(2 pi s2) + beta r/2 + sum_{not J}
     lam_j/(2 s2).  RELBO / ELBO / log-likelihood (alpha = 1 there): per used direction

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from ._validation import check_alpha, check_beta
+from ._numerics import scaled_ratios
+from ._validation import check_alpha, check_beta, check_bool, fmt
 from .model import LinearGaussianVAE
 
 __all__ = ["optimal_encoder"]
@@ -22,8 +23,15 @@ def optimal_encoder(model, objective="relbo", alpha=None, beta=None, diagonal=Tr
         Renyi order for ``"relbo"`` (required there).
     beta : float, optional
         Rate weight for ``"beta_elbo"`` (required there).
-    diagonal : bool
+    diagonal : bool, default True
         Optimise over diagonal (the usual VAE) or full covariances ``D``.
+
+    Raises
+    ------
+    ValueError
+        For bad arguments, and where the optimal encoder is not representable in float64:
+        :math:`\beta\sigma^2` beyond 1.8e308, or encoder variances that underflow to 0
+        (:math:`s_i^2/\sigma^2` or :math:`\alpha` so large that :math:`D_{ii} < 10^{-308}`).
 
     Returns
     -------
@@ -57,7 +65,8 @@ def optimal_encoder(model, objective="relbo", alpha=None, beta=None, diagonal=Tr
     if not isinstance(model, LinearGaussianVAE):
         raise ValueError(f"`model` must be a gaussrelbo.LinearGaussianVAE, got "
                          f"{type(model).__name__}")
-    if objective not in _OBJECTIVES:
+    diagonal = check_bool(diagonal, "diagonal")
+    if not isinstance(objective, str) or objective not in _OBJECTIVES:
         raise ValueError(f"`objective` must be one of {_OBJECTIVES}, got {objective!r}")
     if objective == "relbo":
         if alpha is None:
@@ -76,14 +85,24 @@ def optimal_encoder(model, objective="relbo", alpha=None, beta=None, diagonal=Tr
         except ValueError:
             raise ValueError(f"`{name}` has shape {order.shape}, which does not broadcast against "
                              f"the model's batch shape {model.batch_shape}") from None
-    noise = np.asarray(model.sigma2) * scale          # gamma sigma^2
+    with np.errstate(over="ignore"):
+        noise = np.asarray(model.sigma2) * scale          # gamma sigma^2
+    if not np.all(np.isfinite(noise)):
+        raise ValueError(f"`beta` times `sigma2` must be below 1.8e308 (float64), got beta = "
+                         f"{fmt(np.max(scale))} with sigma2 = {fmt(np.max(model.sigma2))}")
     V = model.posterior_gain(noise)
     c = -(V @ model.b[..., None])[..., 0]
     if diagonal:
-        colnorm2 = np.sum(model.W**2, axis=-2)
-        D = noise[..., None] / (temper[..., None] * (colnorm2 + noise[..., None]))
+        # D_ii = noise / (temper (||w_i||^2 + noise)), with the column norm as a hypot-style
+        # scaled ratio: ||w_i||^2 is never formed, so it cannot overflow.
+        colnorm = np.linalg.norm(model.W, axis=-2)
+        with np.errstate(over="ignore", under="ignore"):
+            D = scaled_ratios(colnorm, noise[..., None])[1] / temper[..., None]
+        _check_variances(D)
         return model.replace(V=V, c=c, D=D, encoder_cov="diag")
     tau, R = model.posterior_cov_eigen(noise)
+    with np.errstate(over="ignore", under="ignore"):
+        _check_variances(tau / temper[..., None])
     scaled = R * np.sqrt(tau / temper[..., None])[..., None, :]        # D = scaled scaled^T
     D = scaled @ np.swapaxes(scaled, -1, -2)
     D = 0.5 * (D + np.swapaxes(D, -1, -2))
@@ -95,5 +114,13 @@ def optimal_encoder(model, objective="relbo", alpha=None, beta=None, diagonal=Tr
     T = np.linalg.qr(np.swapaxes(scaled, -1, -2)[..., ::-1, :], mode="r")
     L = np.swapaxes(T, -1, -2)
     L = L * np.where(np.diagonal(T, axis1=-2, axis2=-1) < 0, -1.0, 1.0)[..., None, :]
-    return LinearGaussianVAE(model.W, model.b, model.sigma2, V, c, D, encoder_cov="full",
+    return LinearGaussianVAE(model.W, model.b, model.sigma2, V=V, c=c, D=D, encoder_cov="full",
                              _chol_D=L)
+
+
+def _check_variances(d):
+    if not np.all((d > 0) & np.isfinite(d)):
+        bad = d[~((d > 0) & np.isfinite(d))].flat[0]
+        raise ValueError("the optimal encoder is not representable in float64: an encoder "
+                         f"variance sigma2 / (alpha (s^2 + sigma2)) evaluates to {fmt(bad)} "
+                         "(the decoder's s^2 / sigma2 or alpha is too large)")

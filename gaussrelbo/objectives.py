@@ -23,7 +23,7 @@ import functools
 
 import numpy as np
 
-from ._numerics import ell, ell_deficit, log1p_ratio, renyi_weight
+from ._numerics import ell, ell_deficit, log1p_ratio, renyi_weight, scaled_ratios
 from ._validation import as_float_array, check_alpha, check_beta
 from .model import DataMoments, LinearGaussianVAE
 
@@ -40,6 +40,8 @@ __all__ = [
 ]
 
 _LOG_2PI = np.log(2.0 * np.pi)
+# Eigenvalues mu of L1^-1 Sigma2 L1^-T within this many ulps (per latent) of 1 count as 1.
+_MU_TOL = 8.0 * np.finfo(float).eps
 
 
 # ---- the data, as a centre vector plus an optional spread factor --------------------------------
@@ -125,10 +127,12 @@ class _Proj:
     r"""The projections every objective shares, computed once per call.
 
     ``enc``: the encoder mean :math:`Vx + c`; ``a``: :math:`U^T(x-b)`; ``perp``: the data
-    average of :math:`\|(I-UU^T)(x-b)\|^2`.  Each of ``enc``/``a`` is a (centre, spread) pair.
+    average of :math:`\|(I-UU^T)(x-b)\|^2/\sigma^2` (divided before squaring, so it does
+    not overflow while the quotient is finite); ``sd``: :math:`\sigma`, shape (..., 1).  Each
+    of ``enc``/``a`` is a (centre, spread) pair.
     """
 
-    __slots__ = ("enc", "a", "perp")
+    __slots__ = ("enc", "a", "perp", "sd")
 
     def __init__(self, model, d):
         U = model.svd[0]
@@ -136,23 +140,28 @@ class _Proj:
         self.enc = d.apply(model.V, model.c)
         a_c, a_s = d.apply(np.swapaxes(U, -1, -2), center=rc)
         self.a = (a_c, a_s)
+        self.sd = sd = np.sqrt(np.asarray(model.sigma2))[..., None]
         if U.shape[-1] == model.n:                   # U square: nothing lies outside its range
-            self.perp = np.zeros(np.shape(rc)[:-1])
+            self.perp = np.zeros(np.broadcast_shapes(np.shape(rc)[:-1], sd.shape[:-1]))
             return
-        perp_c = rc - (U @ a_c[..., None])[..., 0]
+        perp_c = (rc - (U @ a_c[..., None])[..., 0]) / sd
         perp = np.sum(perp_c * perp_c, axis=-1)
         if a_s is not None:
             # lambda_j - ||U^T l_j||^2 cancels when l_j lies near range(U), but so does the
             # input: the off-range variance is itself only known to ~eps ||S||.
-            perp = perp + np.sum(np.maximum(d.lam - np.einsum("...ij,...ij->...j", a_s, a_s),
-                                            0.0), axis=-1)
+            a_s = a_s / sd[..., None]
+            perp = perp + np.sum(np.maximum(d.lam / (sd * sd)
+                                            - np.einsum("...ij,...ij->...j", a_s, a_s), 0.0),
+                                 axis=-1)
         self.perp = perp
 
 
 def _out(value, shape):
     value = np.broadcast_to(value, np.broadcast_shapes(np.shape(value), shape))
     if np.any(np.isnan(value)):
-        raise FloatingPointError("a NaN was produced; please report this as a bug")
+        # Valid finite input reaches NaN only as inf - inf, after two terms overflowed.
+        raise ValueError("the value is outside the float64 range: two of its terms overflow "
+                         "to infinity and cancel (rescale the data or the model)")
     return value[()] if value.ndim == 0 else np.array(value)
 
 
@@ -166,16 +175,21 @@ def _distortion(model, p):
     enc_c, enc_s = p.enc
     r = a_c.shape[-1]
     sr, Rrt = s[..., :r], np.swapaxes(R[..., :, :r], -1, -2)
-    # U^T (residual) = U^T (x - b) - diag(s) R^T (V x + c); the rest of the residual is perp
-    y_c = a_c - sr * (Rrt @ enc_c[..., None])[..., 0]
-    y_s = None if a_s is None else a_s - (sr[..., :, None] * Rrt) @ enc_s
+    sd = p.sd
+    # U^T (residual) = U^T (x - b) - diag(s) R^T (V x + c); the rest of the residual is perp.
+    # Everything is divided by sigma before it is squared (no overflow of a finite quotient).
+    y_c = (a_c - sr * (Rrt @ enc_c[..., None])[..., 0]) / sd
+    y_s = None if a_s is None else (a_s - (sr[..., :, None] * Rrt) @ enc_s) / sd[..., None]
     sq = p.perp + _Data.mean_sq(y_c, y_s)
-    # tr(W D W^T) = sum_ij (W^T W)_ij D_ij
+    # tr(W D W^T) / sigma^2 = ||W L||_F^2 / sigma^2 with D = L L^T: the same factor as log det D
+    # and tr D, so the three terms describe one positive definite matrix.
     if m.diagonal:
-        trWDW = np.sum(np.sum(W * W, axis=-2) * m.D, axis=-1)
+        Ws = W / sd[..., None]
+        trWDW = np.sum(np.sum(Ws * Ws, axis=-2) * m.D, axis=-1)
     else:
-        trWDW = np.sum((np.swapaxes(W, -1, -2) @ W) * m.D, axis=(-2, -1))
-    return 0.5 * m.n * (_LOG_2PI + np.log(sigma2)) + (sq + trWDW) / (2.0 * sigma2)
+        WL = (W @ m._chol_D) / sd[..., None]
+        trWDW = np.sum(WL * WL, axis=(-2, -1))
+    return 0.5 * m.n * (_LOG_2PI + np.log(sigma2)) + 0.5 * (sq + trWDW)
 
 
 def _rate(model, p):
@@ -190,11 +204,13 @@ def _log_evidence(model, p):
     s = m.svd[1]
     sigma2 = np.asarray(m.sigma2)
     a_c, a_s = p.a
-    s2 = s[..., :a_c.shape[-1]] ** 2
-    quad = (np.sum(_Data.mean_sq_each(a_c, a_s) / (s2 + sigma2[..., None]), axis=-1)
-            + p.perp / sigma2)
-    # log det C = n log sigma^2 + sum_i log1p(s_i^2 / sigma^2)
-    logdetC = m.n * np.log(sigma2) - m.log_post_ratio
+    r = a_c.shape[-1]
+    # sqrt(s_i^2 + sigma^2) as a hypot: neither s_i^2 nor the sum overflows
+    root = np.hypot(s[..., :r], p.sd)
+    quad = np.sum(_Data.mean_sq_each(a_c / root, None if a_s is None else a_s / root[..., None]),
+                  axis=-1) + p.perp
+    # log det C = (n - r) log sigma^2 + sum_i log(s_i^2 + sigma^2)
+    logdetC = (m.n - r) * np.log(sigma2) + np.sum(m.log_marginal_var, axis=-1)
     return -0.5 * (m.n * _LOG_2PI + logdetC + quad)
 
 
@@ -213,19 +229,27 @@ _CHUNK_ENTRIES = 2**17          # entries of one (chunk, k, n) intermediate: 1 M
 
 
 def _chunked(fn):
+    """Evaluate in chunks along the batch axis (see above), with overflow and underflow
+    silenced: a value beyond float64 is reported as +-inf (or, for inf - inf, a ValueError from
+    :func:`_out`), not as a warning."""
     @functools.wraps(fn)
     def wrapper(model, data, *order):
-        if (isinstance(model, LinearGaussianVAE) and model.batch_shape
-                and all(np.ndim(o) == 0 for o in order)
-                and (data.batch_shape == () if isinstance(data, DataMoments)
-                     else np.ndim(data) == 1)):
-            B = model.batch_shape[0]
-            chunk = max(8, _CHUNK_ENTRIES // (model.k * model.n))
-            if B > 2 * chunk:
-                return np.concatenate([fn(model._chunk(i, i + chunk), data, *order)
-                                       for i in range(0, B, chunk)], axis=0)
-        return fn(model, data, *order)
+        with np.errstate(over="ignore", under="ignore"):
+            return _chunked_call(fn, model, data, *order)
     return wrapper
+
+
+def _chunked_call(fn, model, data, *order):
+    if (isinstance(model, LinearGaussianVAE) and model.batch_shape
+            and all(np.ndim(o) == 0 for o in order)
+            and (data.batch_shape == () if isinstance(data, DataMoments)
+                 else np.ndim(data) == 1)):
+        B = model.batch_shape[0]
+        chunk = max(8, _CHUNK_ENTRIES // (model.k * model.n))
+        if B > 2 * chunk:
+            return np.concatenate([fn(model._chunk(i, i + chunk), data, *order)
+                                   for i in range(0, B, chunk)], axis=0)
+    return fn(model, data, *order)
 
 
 @_chunked
@@ -413,8 +437,11 @@ def relbo(model, data, alpha):
     d = _data(model, data)
     shape = _order_shape(d.shape, alpha.shape, "alpha")
     p = _Proj(model, d)
-    value = (-_distortion(model, p) - _rate(model, p)
-             + renyi_weight(alpha) * _renyi_bracket(model, alpha))
+    # The Renyi term is skipped where its weight is exactly 0 (alpha = 1): RELBO_1 is the ELBO
+    # exactly, also where the bracket is infinite (no 0 * inf).
+    with np.errstate(invalid="ignore"):
+        term = np.where(alpha == 1.0, 0.0, renyi_weight(alpha) * _renyi_bracket(model, alpha))
+    value = -_distortion(model, p) - _rate(model, p) + term
     return _out(value, shape)
 
 
@@ -446,13 +473,19 @@ def relbo_expansion(model, data, alpha):
     >>> bool(np.isclose(diff, gr.relbo(m, data, 0.3) - gr.elbo(m, data), rtol=1e-12))
     True
     """
+    with np.errstate(over="ignore", under="ignore"):
+        return _relbo_expansion(model, data, alpha)
+
+
+def _relbo_expansion(model, data, alpha):
     alpha = check_alpha(alpha)
     d = _data(model, data)
     shape = _order_shape(d.shape, alpha.shape, "alpha")
     b1 = 0.5 * (model.logdet_D - model.log_post_ratio)              # B(1)
     t = alpha - 1.0
-    diff = renyi_weight(alpha) * _renyi_bracket(model, alpha)
-    rem = t * t / alpha * (b1 - 0.5 * model.k * ell_deficit(t))
+    with np.errstate(invalid="ignore"):          # alpha = 1: exactly 0, also for infinite B
+        diff = np.where(alpha == 1.0, 0.0, renyi_weight(alpha) * _renyi_bracket(model, alpha))
+        rem = np.where(alpha == 1.0, 0.0, t * t / alpha * (b1 - 0.5 * model.k * ell_deficit(t)))
     return _out(diff, shape), _out(-b1, np.broadcast_shapes(d.shape, np.shape(b1))), \
         _out(rem, shape)
 
@@ -485,8 +518,15 @@ def vr_bound(model, data, alpha):
     .. math:: D_\alpha = \frac\alpha2\sum_i\frac{E\,\tilde\delta_i^2}{\mu_i(1+ty_i)}
               - \frac12\sum_i\Big[\frac{\operatorname{log1p}(t y_i)}{t} - \log\mu_i\Big],
 
-    :math:`\tilde\delta = Q^TL_1^{-1}\delta`, which is the closed form of DESIGN §11 with its
-    removable singularity at :math:`\alpha = 1` taken out.
+    :math:`\tilde\delta = Q^TL_1^{-1}\delta`, the closed form of the Renyi divergence between
+    Gaussians with its removable singularity at :math:`\alpha = 1` taken out.
+
+    Limitation: the :math:`\mu_i` are computed to a few ulps, and for
+    :math:`|\alpha| \gtrsim 1/\epsilon \approx 4.5\times10^{15}` those ulps alone decide
+    the sign of :math:`1 + t y_i`.  An eigenvalue within :math:`8k\epsilon` of 1 is therefore
+    taken as exactly 1 (``q`` equals the posterior along that axis, which contributes 0), so
+    ``q = p(z|x)`` gives :math:`\log p(x)` for every :math:`\alpha`; otherwise, at such
+    :math:`\alpha`, the result is as uncertain as :math:`\mu_i` is.
 
     References
     ----------
@@ -510,7 +550,7 @@ def vr_bound(model, data, alpha):
     _, s, _ = m.svd
     (enc_c, enc_s), (a_c, a_s) = p.enc, p.a
     r = a_c.shape[-1]
-    gain = (s[..., :r] / (s[..., :r] ** 2 + np.asarray(m.sigma2)[..., None]))
+    gain = scaled_ratios(s[..., :r], np.asarray(m.sigma2)[..., None])[0]
     Rr = R[..., :, :r]
     dc = enc_c - (Rr @ (gain * a_c)[..., None])[..., 0]
     ds = None if a_s is None else enc_s - Rr @ (gain[..., :, None] * a_s)
@@ -525,21 +565,27 @@ def vr_bound(model, data, alpha):
     a = alpha[..., None]
     t = a - 1.0
     shape = _order_shape(d.shape, alpha.shape, "alpha")
+    # mu = 1 (q's covariance equals the posterior's along that axis) is only known to a few
+    # ulps; for |alpha| >= 1/eps those ulps alone would decide whether Sigma_alpha is positive
+    # definite, so mu within _MU_TOL of 1 is taken as exactly 1 (y = 0: no contribution).
+    mu = np.where(np.abs(mu - 1.0) <= _MU_TOL * m.k, 1.0, mu)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        z = a + (1.0 - a) / mu                          # 1 + t y, y = 1 - 1/mu, without rounding y
+        y = (mu - 1.0) / mu                             # 1 - 1/mu; mu - 1 is exact near 1
+        z = np.where(y == 0.0, 1.0, a + (1.0 - a) / mu)  # 1 + t y, without rounding y
         inside = np.all(z > 0, axis=-1)
         zq = np.where(z > 0, z, 1.0)
         # quadratic term: E delta~^2 / (mu z) = E delta~^2 / (alpha mu + 1 - alpha)
-        quad = np.sum(e_delta2 / np.where(z > 0, a * mu + (1.0 - a), 1.0), axis=-1)
+        quad = np.sum(np.where(e_delta2 == 0.0, 0.0, e_delta2 / (mu * zq)), axis=-1)
         # log1p(t y)/t: the series near t = 0, log1p while 1 + t y >= 1/2, else log(z)/t
-        y = 1.0 - 1.0 / mu
         ty = t * y
         near = np.abs(ty) < 0.5
         logratio = np.where(near, log1p_ratio(np.where(near, t, 0.0), y),
                             np.log(zq) / np.where(near, 1.0, t))
         logterm = np.sum(logratio - np.log(mu), axis=-1)
-        D_alpha = 0.5 * alpha * quad - 0.5 * logterm
-        value = _log_evidence(m, p) - D_alpha
+        # alpha * quad is exactly 0 at alpha = 0 (no 0 * inf when the mean term overflows)
+        D_alpha = np.where(alpha == 0.0, 0.0, 0.5 * alpha * quad) - 0.5 * logterm
+        LL = _log_evidence(m, p)
+        value = np.where(alpha == 0.0, LL, LL - D_alpha)       # alpha = 0 is log p(x) exactly
         # alpha = 1 is the ELBO exactly (the KL of q from the posterior)
         one = alpha == 1.0
         if np.any(one):

@@ -95,7 +95,9 @@ def optimal_encoder(model, objective="relbo", alpha=None, beta=None, diagonal=Tr
     if diagonal:
         # D_ii = noise / (temper (||w_i||^2 + noise)), with the column norm as a hypot-style
         # scaled ratio: ||w_i||^2 is never formed, so it cannot overflow.
-        colnorm = np.linalg.norm(model.W, axis=-2)
+        top = np.max(np.abs(model.W), axis=-2)
+        top = np.where(top > 0, top, 1.0)
+        colnorm = top * np.linalg.norm(model.W / top[..., None, :], axis=-2)
         with np.errstate(over="ignore", under="ignore"):
             D = scaled_ratios(colnorm, noise[..., None])[1] / temper[..., None]
         _check_variances(D)

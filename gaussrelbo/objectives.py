@@ -229,12 +229,12 @@ _CHUNK_ENTRIES = 2**17          # entries of one (chunk, k, n) intermediate: 1 M
 
 
 def _chunked(fn):
-    """Evaluate in chunks along the batch axis (see above), with overflow and underflow
-    silenced: a value beyond float64 is reported as +-inf (or, for inf - inf, a ValueError from
-    :func:`_out`), not as a warning."""
+    """Evaluate in chunks along the batch axis (see above), with floating-point warnings
+    silenced: a value beyond float64 is reported as +-inf, or as a ValueError from :func:`_out`
+    where two overflowed terms meet (inf - inf, 0 * inf), never as a warning or a NaN."""
     @functools.wraps(fn)
     def wrapper(model, data, *order):
-        with np.errstate(over="ignore", under="ignore"):
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
             return _chunked_call(fn, model, data, *order)
     return wrapper
 
@@ -473,7 +473,7 @@ def relbo_expansion(model, data, alpha):
     >>> bool(np.isclose(diff, gr.relbo(m, data, 0.3) - gr.elbo(m, data), rtol=1e-12))
     True
     """
-    with np.errstate(over="ignore", under="ignore"):
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         return _relbo_expansion(model, data, alpha)
 
 

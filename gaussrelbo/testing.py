@@ -2,8 +2,10 @@ r"""High-precision reference values (mpmath) for the tests and the benchmarks.
 
 One source of truth for "the right answer": every function evaluates a closed form of DESIGN
 §2-§5 and §11 at ``dps`` significant decimal digits (default 50), written directly with mpmath
-matrices -- products, determinants and inverses -- and **never** through the package's routes
-(no SVD, no Cholesky, no spectral reductions).  So a match between :mod:`gaussrelbo` and this
+matrices -- products, and determinants and inverses of the covariance-like matrices from a
+diagonally scaled Cholesky factor at ``dps`` digits (scale-free: no absolute tolerance, so
+small-scale or very ill-conditioned matrices are handled) -- and **never** through the
+package's floating-point routes (no SVD, no spectral reductions, no float64 factor).  So a match between :mod:`gaussrelbo` and this
 module checks the package's algebra and its floating-point care at once.
 
 Conventions
@@ -15,7 +17,7 @@ Conventions
   (There is no float flag on purpose: the reference keeps its digits until the comparison.)
 * Population (data-averaged) values only, for one unbatched model: ``W`` (n, k), ``b`` (n,),
   ``sigma2`` > 0, ``V`` (k, n), ``c`` (k,), ``D`` (k,) diagonal or (k, k) full, data ``mean``
-  (n,) and covariance ``cov`` (n, n).  The matrices are used as given (no symmetrisation).
+  (n,) and covariance ``cov`` (n, n).  Covariance-like matrices enter through their symmetric part.
 * The objectives of the per-datapoint point ``x`` are the population values with
   ``mean = x`` and ``cov = 0``.
 
@@ -100,12 +102,74 @@ def _dot(a, b):
     return mpmath.fsum(a[i] * b[i] for i in range(a.rows))
 
 
+def _chol_scaled(A):
+    """``(d, L)`` with ``A = diag(d) L L^T diag(d)``, ``d_i = sqrt(A_ii)``, or None when ``A`` is
+    not positive definite at the working precision.
+
+    Scale-free: the symmetric diagonal scaling makes the test and every later solve independent
+    of the units of ``A`` (mpmath's own ``cholesky`` uses an absolute tolerance, and its LU an
+    absolute pivot threshold, which fail for small-scale or very ill-conditioned input).  The
+    symmetric part of ``A`` is used.
+    """
+    k = A.rows
+    d = []
+    for i in range(k):
+        if not A[i, i] > 0:
+            return None
+        d.append(mpmath.sqrt(A[i, i]))
+    L = mpmath.zeros(k, k)
+    for j in range(k):
+        acc = 1 - mpmath.fsum(L[j, p] ** 2 for p in range(j))
+        if not acc > 0:
+            return None
+        L[j, j] = mpmath.sqrt(acc)
+        for i in range(j + 1, k):
+            aij = (A[i, j] + A[j, i]) / (2 * d[i] * d[j])
+            L[i, j] = (aij - mpmath.fsum(L[i, p] * L[j, p] for p in range(j))) / L[j, j]
+    return d, L
+
+
+def _require_pd(A):
+    f = _chol_scaled(A)
+    if f is None:
+        raise ValueError(f"matrix is not positive definite at {mpmath.mp.dps} digits; raise "
+                         "`dps` if it is merely ill-conditioned")
+    return f
+
+
 def _logdet(A):
-    """log det of a positive definite matrix, from mpmath's LU determinant."""
-    d = mpmath.det(A)
-    if d <= 0:
-        raise ValueError(f"matrix is not positive definite at {mpmath.mp.dps} digits (det = {d})")
-    return mpmath.log(d)
+    """log det of a symmetric positive definite matrix, from its scaled Cholesky factor."""
+    d, L = _require_pd(A)
+    return 2 * mpmath.fsum(mpmath.log(v) for v in d) + 2 * mpmath.fsum(
+        mpmath.log(L[i, i]) for i in range(L.rows))
+
+
+def _tri_inv(L):
+    """Inverse of a lower triangular matrix by forward substitution."""
+    k = L.rows
+    X = mpmath.zeros(k, k)
+    for j in range(k):
+        X[j, j] = 1 / L[j, j]
+        for i in range(j + 1, k):
+            X[i, j] = -mpmath.fsum(L[i, p] * X[p, j] for p in range(j, i)) / L[i, i]
+    return X
+
+
+def _inv_spd(A):
+    """Inverse of a symmetric positive definite matrix through its scaled Cholesky factor."""
+    d, L = _require_pd(A)
+    Li = _tri_inv(L)
+    Ai = Li.T * Li
+    k = A.rows
+    return mpmath.matrix([[Ai[i, j] / (d[i] * d[j]) for j in range(k)] for i in range(k)])
+
+
+def _chol_inv(A):
+    """``L^{-1}`` for the Cholesky factor ``L`` of ``A`` (``A = L L^T``), scale-free."""
+    d, L = _require_pd(A)
+    Li = _tri_inv(L)
+    k = A.rows
+    return mpmath.matrix([[Li[i, j] / d[j] for j in range(k)] for i in range(k)])
 
 
 # ---- scalar kernels (DESIGN §2) -----------------------------------------------------------------
@@ -251,7 +315,7 @@ class _Pop:
 
     @property
     def Minv(self):
-        return self._get("Minv", lambda: mpmath.inverse(self.M))
+        return self._get("Minv", lambda: _inv_spd(self.M))
 
     @property
     def C(self):        # W W^T + sigma^2 I_n
@@ -292,7 +356,7 @@ class _Pop:
 
     def loglik(self):
         d = self.mu - self.b
-        Ci = mpmath.inverse(self.C)
+        Ci = _inv_spd(self.C)
         return -(self.n * mpmath.log(2 * mpmath.pi) + _logdet(self.C) + _tr(Ci * self.S)
                  + _dot(d, Ci * d)) / 2
 
@@ -320,12 +384,10 @@ class _Pop:
         a = _mpf(alpha)
         Sa = a * self.S2 + (1 - a) * self.D
         Sa = (Sa + Sa.T) / 2       # exact symmetry (the explicit inverse rounds)
-        try:
-            mpmath.cholesky(Sa)    # positive definiteness test only
-        except ValueError:
+        if _chol_scaled(Sa) is None:     # positive definiteness test, scale-free
             return None
         E, g = self.E_g
-        Sai = mpmath.inverse(Sa)
+        Sai = _inv_spd(Sa)
         quad = _tr(Sai * E * self.S * E.T) + _dot(g, Sai * g)
         logdets = _logdet(Sa) - (1 - a) * self.logdet_D - a * self._get(
             "ldS2", lambda: _logdet(self.S2))
@@ -346,7 +408,7 @@ class _Pop:
         """Sum of |terms| of the divergence in its cancellation-free form (see error_scale)."""
         a = _mpf(alpha)
         t = a - 1
-        Li = mpmath.inverse(mpmath.cholesky(self.D))
+        Li = _chol_inv(self.D)
         X = Li * self.S2 * Li.T
         mus = mpmath.eigsy((X + X.T) / 2, eigvals_only=True)
         quad = self._divergence_parts(a)[0]

@@ -129,12 +129,35 @@ def _chol_scaled(A):
     return d, L
 
 
+class _NotPositiveDefinite(ValueError):
+    """A matrix that must be positive definite is not, at the working precision."""
+
+
 def _require_pd(A):
     f = _chol_scaled(A)
     if f is None:
-        raise ValueError(f"matrix is not positive definite at {mpmath.mp.dps} digits; raise "
-                         "`dps` if it is merely ill-conditioned")
+        raise _NotPositiveDefinite(f"matrix is not positive definite at {mpmath.mp.dps} digits")
     return f
+
+
+# A matrix formed from doubles (W W^T + sigma^2 I, ...) may round to a singular one when its
+# condition exceeds 10**dps; the evaluation is then repeated at 2, 4, 8, 16 times the digits.
+_DPS_DOUBLINGS = 4
+
+
+def _escalate(dps, thunk):
+    """``thunk()`` at ``dps`` digits, repeated at more digits while a positive definite matrix
+    rounds to an indefinite one; the result is rounded to ``dps`` digits."""
+    for attempt in range(_DPS_DOUBLINGS + 1):
+        with mpmath.workdps(dps * 2**attempt):
+            try:
+                out = thunk()
+            except _NotPositiveDefinite:
+                continue
+        with mpmath.workdps(dps):
+            return +out
+    raise ValueError(f"a matrix is not positive definite even at {dps * 2**_DPS_DOUBLINGS} "
+                     "digits: the input is not positive definite")
 
 
 def _logdet(A):
@@ -274,21 +297,25 @@ def renyi_entropy(cov, alpha, dps=50):
     (k, k).  ``alpha = 1`` gives the Shannon entropy.
     """
     dps = _check_dps(dps)
-    with mpmath.workdps(dps):
+
+    def value():
         S = _mat(np.atleast_2d(cov), "cov", (None, None))
         if S.rows != S.cols:
             raise ValueError(f"`cov` must be square, got {S.rows}x{S.cols}")
         k = S.rows
         return (k * mpmath.log(2 * mpmath.pi) + _logdet(S)) / 2 + k * ell(alpha, dps) / 2
+    return _escalate(dps, value)
 
 
 def shannon_entropy(cov, dps=50):
     r""":math:`\tfrac12\log\det(2\pi e\Sigma)`, nats (``cov`` (k, k))."""
     dps = _check_dps(dps)
-    with mpmath.workdps(dps):
+
+    def value():
         S = _mat(np.atleast_2d(cov), "cov", (None, None))
         k = S.rows
         return (k * (mpmath.log(2 * mpmath.pi) + 1) + _logdet(S)) / 2
+    return _escalate(dps, value)
 
 
 # ---- the linear-Gaussian VAE at high precision --------------------------------------------------
@@ -442,8 +469,7 @@ def _pop(W, b, sigma2, V, c, D, mean, cov):
 
 
 def _run(dps, fn, params):
-    with mpmath.workdps(_check_dps(dps)):
-        return +fn(_pop(*params))
+    return _escalate(_check_dps(dps), lambda: fn(_pop(*params)))
 
 
 def distortion(W, b, sigma2, V, c, D, mean, cov, dps=50):

@@ -90,8 +90,13 @@ def optimal_encoder(model, objective="relbo", alpha=None, beta=None, diagonal=Tr
     if not np.all(np.isfinite(noise)):
         raise ValueError(f"`beta` times `sigma2` must be below 1.8e308 (float64), got beta = "
                          f"{fmt(np.max(scale))} with sigma2 = {fmt(np.max(model.sigma2))}")
-    V = model.posterior_gain(noise)
-    c = -(V @ model.b[..., None])[..., 0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        V = model.posterior_gain(noise)
+        c = -(V @ model.b[..., None])[..., 0]
+    if not (np.all(np.isfinite(V)) and np.all(np.isfinite(c))):
+        raise ValueError("the optimal encoder is not representable in float64: its mean map "
+                         "M^-1 W^T (entries up to 1 / (2 sigma)) or offset -M^-1 W^T b "
+                         "overflows (sigma2 too small for this b)")
     if diagonal:
         # D_ii = noise / (temper (||w_i||^2 + noise)), with the column norm as a hypot-style
         # scaled ratio: ||w_i||^2 is never formed, so it cannot overflow.

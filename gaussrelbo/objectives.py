@@ -574,13 +574,19 @@ def vr_bound(model, data, alpha):
         z = np.where(y == 0.0, 1.0, a + (1.0 - a) / mu)  # 1 + t y, without rounding y
         inside = np.all(z > 0, axis=-1)
         zq = np.where(z > 0, z, 1.0)
-        # quadratic term: E delta~^2 / (mu z) = E delta~^2 / (alpha mu + 1 - alpha)
-        quad = np.sum(np.where(e_delta2 == 0.0, 0.0, e_delta2 / (mu * zq)), axis=-1)
+        # mu z = alpha mu + 1 - alpha; where z overflows (mu tiny, |alpha| large) this product
+        # is still finite, and log z = log(mu z) - log mu
+        w = a * mu + (1.0 - a)
+        big = np.isinf(zq)
+        muz = np.where(big, w, mu * zq)
+        logz = np.where(big, np.log(np.where(big & (w > 0), w, 1.0)) - np.log(mu), np.log(zq))
+        # quadratic term: E delta~^2 / (mu z)
+        quad = np.sum(np.where(e_delta2 == 0.0, 0.0, e_delta2 / muz), axis=-1)
         # log1p(t y)/t: the series near t = 0, log1p while 1 + t y >= 1/2, else log(z)/t
         ty = t * y
         near = np.abs(ty) < 0.5
         logratio = np.where(near, log1p_ratio(np.where(near, t, 0.0), y),
-                            np.log(zq) / np.where(near, 1.0, t))
+                            logz / np.where(near, 1.0, t))
         logterm = np.sum(logratio - np.log(mu), axis=-1)
         # alpha * quad is exactly 0 at alpha = 0 (no 0 * inf when the mean term overflows)
         D_alpha = np.where(alpha == 0.0, 0.0, 0.5 * alpha * quad) - 0.5 * logterm

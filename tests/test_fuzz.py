@@ -219,6 +219,17 @@ def test_vr_bound_posterior_encoder_huge_alpha(alpha):
     assert gr.vr_bound(m, x, alpha) == pytest.approx(gr.log_evidence(m, x), rel=1e-13)
 
 
+def test_vr_bound_wide_encoder_negative_alpha_no_overflow():
+    # D = 1e300 against a posterior variance ~1: 1 + (alpha - 1)(1 - 1/mu) overflows for
+    # alpha = -1e16, but D_alpha is finite; mpmath reference at 30 digits
+    rng = np.random.default_rng(1)
+    W, x = 2.2e-308 * rng.normal(size=(1, 2)), 1e20 * rng.normal(size=1)
+    m = gr.optimal_encoder(_model(W, sigma2=1e-20), "relbo", alpha=1e-300, diagonal=True)
+    for a in (-1e16, -1e300):
+        ref = testing.vr_bound(m.W, m.b, 1e-20, m.V, m.c, m.D, x, np.zeros((1, 1)), a, dps=30)
+        assert np.isclose(gr.vr_bound(m, x, a), float(ref), rtol=1e-13)
+
+
 # ---- invariants on hostile but valid input (hypothesis) ---------------------------------------
 
 _MAGS = st.sampled_from([1e-300, 1e-150, 1e-20, 1e-8, 1.0, 1e8, 1e20, 1e150, 1e300])

@@ -19,7 +19,7 @@ def ell(alpha):
     For :math:`|t| \ge 10^{-6}`, :math:`t = \alpha - 1`, the direct quotient is used: :math:`t` is
     exact in floating point for :math:`1/2 \le \alpha \le 2` and ``log`` keeps full relative
     accuracy for every :math:`\alpha > 0`.  Closer to 1 the series
-    :math:`1 - t/2 + t^2/3 - t^3/4` is used (DESIGN §2).  Do not use ``log1p(alpha - 1)``:
+    :math:`1 - t/2 + t^2/3 - t^3/4` is used.  Do not use ``log1p(alpha - 1)``:
     it loses accuracy for :math:`\alpha \ll 1`.
     """
     alpha = np.asarray(alpha, dtype=np.float64)

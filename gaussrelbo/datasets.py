@@ -14,8 +14,9 @@ from ._validation import as_float_array
 
 __all__ = ["BUILTIN_SPECTRA", "SKLEARN_DATASETS", "load_spectrum", "spectrum_from_samples"]
 
-#: Spectra that need nothing but the package.  ``synthetic`` is the example of DESIGN §8,
-#: ``design9`` that of DESIGN §9, ``digits`` the embedded digits spectrum (package data).
+#: Spectra that need nothing but the package.  ``synthetic`` is the stationary-point example
+#: of the docs, ``design9`` their beta-ELBO collapse example, ``digits`` the embedded digits
+#: spectrum (package data).
 BUILTIN_SPECTRA = ("synthetic", "design9", "digits")
 #: Data sets shipped inside scikit-learn (optional extra ``gaussrelbo[sklearn]``).
 SKLEARN_DATASETS = ("sklearn-digits", "wine", "iris", "breast_cancer")

@@ -1,4 +1,4 @@
-"""Optimal encoders for a fixed decoder (DESIGN §6)."""
+"""Optimal encoders for a fixed decoder."""
 
 import numpy as np
 

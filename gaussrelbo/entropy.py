@@ -1,4 +1,4 @@
-"""Shannon and Renyi entropies of multivariate Gaussians (DESIGN §2)."""
+"""Shannon and Renyi entropies of multivariate Gaussians."""
 
 import numpy as np
 
@@ -71,8 +71,8 @@ def renyi_entropy(cov, alpha):
               \qquad \ell(\alpha) = \frac{\log\alpha}{\alpha-1},\ \ell(1)=1,
 
     from :math:`\int \mathcal N^\alpha = (2\pi)^{k(1-\alpha)/2}\det\Sigma^{(1-\alpha)/2}
-    \alpha^{-k/2}`.  :math:`\ell` is evaluated without cancellation near :math:`\alpha=1`
-    (DESIGN §2).  Derived in ``derivations/renyi_entropy.py``.
+    \alpha^{-k/2}`.  :math:`\ell` is evaluated without cancellation near :math:`\alpha=1`.
+    Derived in ``derivations/renyi_entropy.py``.
 
     Examples
     --------

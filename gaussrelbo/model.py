@@ -1,4 +1,4 @@
-"""The linear-Gaussian VAE and the data moments it is scored on (DESIGN §1).
+"""The linear-Gaussian VAE and the data moments it is scored on.
 
 Prior :math:`p(z)=\\mathcal N(0, I_k)`, decoder :math:`p(x|z)=\\mathcal N(Wz+b, \\sigma^2 I_n)`,
 encoder :math:`q(z|x)=\\mathcal N(Vx+c, D)` with ``D`` diagonal (stored as its diagonal) or full SPD.

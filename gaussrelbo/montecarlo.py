@@ -583,7 +583,7 @@ def mc_relbo(model, data, alpha, n_samples=100_000, random_state=None):
 
     Notes
     -----
-    From the definition (DESIGN §3), rearranged so that the encoder's entropy is sampled with the
+    From the definition, rearranged so that the encoder's entropy is sampled with the
     joint:
 
     .. math:: \mathrm{RELBO}_\alpha = E_q\Big[\log p(x,z) - \tfrac1\alpha\log q(z|x)\Big]

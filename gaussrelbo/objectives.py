@@ -1,4 +1,4 @@
-r"""Closed forms of the objectives of a linear-Gaussian VAE (DESIGN §3–§5, §11).
+r"""Closed forms of the objectives of a linear-Gaussian VAE.
 
 Every objective takes ``(model, data, ...)``.  ``data`` is either
 
@@ -168,7 +168,7 @@ def _out(value, shape):
 # ---- building blocks ---------------------------------------------------------------------------
 
 def _distortion(model, p):
-    r"""-E log p(x|z) (DESIGN §4, §5), from the shared projections ``p``."""
+    r"""-E log p(x|z), from the shared projections ``p``."""
     m, W, sigma2 = model, model.W, np.asarray(model.sigma2)
     _, s, R = m.svd
     a_c, a_s = p.a
@@ -193,13 +193,13 @@ def _distortion(model, p):
 
 
 def _rate(model, p):
-    r"""E KL(q(z|x) || p(z)) (DESIGN §4, §5)."""
+    r"""E KL(q(z|x) || p(z))."""
     m = model
     return 0.5 * (m.trace_D + _Data.mean_sq(*p.enc) - m.k - m.logdet_D)
 
 
 def _log_evidence(model, p):
-    r"""E log p(x), p(x) = N(b, WW^T + sigma^2 I) through the SVD of W (DESIGN §5)."""
+    r"""E log p(x), p(x) = N(b, WW^T + sigma^2 I) through the SVD of W."""
     m = model
     s = m.svd[1]
     sigma2 = np.asarray(m.sigma2)
@@ -272,7 +272,7 @@ def distortion(model, data):
     .. math:: \mathrm{Dist} = \tfrac n2\log(2\pi\sigma^2) + \frac{1}{2\sigma^2}\big[
               \|x - b - W(Vx+c)\|^2 + \mathrm{tr}(WDW^T)\big],
 
-    averaged over the data (DESIGN §4, §5).  Derived in ``derivations/closed_forms.py``.
+    averaged over the data.  Derived in ``derivations/closed_forms.py``.
 
     Examples
     --------
@@ -295,7 +295,7 @@ def rate(model, data):
     -----
     .. math:: R = \tfrac12\big[\mathrm{tr}D + \|Vx+c\|^2 - k - \log\det D\big]
 
-    averaged over the data (DESIGN §4, §5).  Parameters and returns as :func:`distortion`.
+    averaged over the data.  Parameters and returns as :func:`distortion`.
 
     Examples
     --------
@@ -321,7 +321,7 @@ def log_evidence(model, data):
     Uses the SVD :math:`W = U\,\mathrm{diag}(s)R^T`: :math:`\log\det C = n\log\sigma^2 +
     \sum_i \operatorname{log1p}(s_i^2/\sigma^2)` and
     :math:`(x-b)^TC^{-1}(x-b) = \sum_i (u_i^T(x-b))^2/(s_i^2+\sigma^2) +
-    \|(I-UU^T)(x-b)\|^2/\sigma^2`.  Population form DESIGN §5.
+    \|(I-UU^T)(x-b)\|^2/\sigma^2`.  The population form averages the quadratic over the data.
 
     Examples
     --------
@@ -386,7 +386,7 @@ def renyi_term(model, data, alpha):
     .. math:: H(q) - H_\alpha(p(z|x)) = \tfrac12\log\det D + \tfrac k2\,(1-\ell(\alpha))
               - \tfrac12\sum_i \log\frac{\sigma^2}{s_i^2+\sigma^2}
 
-    with :math:`s_i` the singular values of W (DESIGN §3).  This function is the one place the
+    with :math:`s_i` the singular values of W.  This function is the one place the
     Renyi term is defined; a variant can be added beside it.
     """
     alpha = check_alpha(alpha)
@@ -417,7 +417,7 @@ def relbo(model, data, alpha):
 
     Notes
     -----
-    Reconstructed from first principles (DESIGN §0, §3): the seed paper's full text was not
+    Reconstructed from first principles: the seed paper's full text was not
     available.  Derived in ``derivations/relbo_identity.py`` and ``derivations/closed_forms.py``.
 
     Examples

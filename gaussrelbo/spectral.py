@@ -1,4 +1,4 @@
-r"""Objectives of axis-aligned models through the generated per-dimension kernels (DESIGN §10).
+r"""Objectives of axis-aligned models through the generated per-dimension kernels.
 
 When the decoder's columns lie along eigenvectors of the data covariance (column i on eigen-direction
 ``used[i]`` with norm ``w[i]``), b is the data mean and the encoder is diagonal and aligned
@@ -125,8 +125,8 @@ def profiled_objective(lam, w2, sigma2, objective="relbo", alpha=None, beta=None
     r"""Population objective of an axis-aligned decoder at its optimal diagonal encoder.
 
     For the RELBO (every alpha), the ELBO and the log-likelihood this is the pPCA log-likelihood
-    :math:`\sum_i f_{LL}(\lambda_{I(i)}, w_i) + \sum_{j\ \mathrm{unused}} u(\lambda_j)`
-    (DESIGN §10); for the beta-ELBO, :math:`f^*_\beta` per dimension.
+    :math:`\sum_i f_{LL}(\lambda_{I(i)}, w_i) + \sum_{j\ \mathrm{unused}} u(\lambda_j)`;
+    for the beta-ELBO, :math:`f^*_\beta` per dimension.
 
     Parameters
     ----------

@@ -1,12 +1,13 @@
 r"""High-precision reference values (mpmath) for the tests and the benchmarks.
 
-One source of truth for "the right answer": every function evaluates a closed form of DESIGN
-§2-§5 and §11 at ``dps`` significant decimal digits (default 50), written directly with mpmath
-matrices -- products, and determinants and inverses of the covariance-like matrices from a
-diagonally scaled Cholesky factor at ``dps`` digits (scale-free: no absolute tolerance, so
-small-scale or very ill-conditioned matrices are handled) -- and **never** through the
-package's floating-point routes (no SVD, no spectral reductions, no float64 factor).  So a match between :mod:`gaussrelbo` and this
-module checks the package's algebra and its floating-point care at once.
+One source of truth for "the right answer": every function evaluates a closed form (Gaussian
+Renyi entropies, the population objectives, Li & Turner's bound) at ``dps`` significant decimal
+digits (default 50), written directly with mpmath matrices -- products, and determinants and
+inverses of the covariance-like matrices from a diagonally scaled Cholesky factor at ``dps``
+digits (scale-free: no absolute tolerance; a matrix that rounds to an indefinite one is formed
+again at up to 16 times the digits) -- and **never** through the package's floating-point routes
+(no SVD, no spectral reductions, no float64 factor).  So a match between :mod:`gaussrelbo` and
+this module checks the package's algebra and its floating-point care at once.
 
 Conventions
 -----------
@@ -195,7 +196,7 @@ def _chol_inv(A):
     return mpmath.matrix([[Li[i, j] / d[j] for j in range(k)] for i in range(k)])
 
 
-# ---- scalar kernels (DESIGN §2) -----------------------------------------------------------------
+# ---- scalar kernels -----------------------------------------------------------------------------
 
 def _extra_bits(t):
     """Guard bits for a quantity whose value is ~|t| (log1p and its deficit lose ~|log2 t| bits
@@ -204,7 +205,7 @@ def _extra_bits(t):
 
 
 def ell(alpha, dps=50):
-    r""":math:`\ell(\alpha) = \log(\alpha)/(\alpha-1)`, with :math:`\ell(1) = 1` (DESIGN §2).
+    r""":math:`\ell(\alpha) = \log(\alpha)/(\alpha-1)`, with :math:`\ell(1) = 1`.
 
     ``alpha`` is taken as the exact binary double, so ``ell(1 + 1e-12)`` is the value at that
     double (``alpha - 1`` exact).  Valid for every double :math:`\alpha > 0`, 5e-324 to 1.8e308.
@@ -285,7 +286,7 @@ def renyi_weight(alpha, dps=50):
         return (1 - a) / a
 
 
-# ---- Gaussian entropies (DESIGN §2) -------------------------------------------------------------
+# ---- Gaussian entropies -------------------------------------------------------------------------
 
 def renyi_entropy(cov, alpha, dps=50):
     r"""Renyi entropy of order :math:`\alpha` of :math:`\mathcal N(m, \Sigma)`, nats.
@@ -321,7 +322,7 @@ def shannon_entropy(cov, dps=50):
 # ---- the linear-Gaussian VAE at high precision --------------------------------------------------
 
 class _Pop:
-    """A model and data moments as mpmath matrices, with the DESIGN §5/§11 population forms.
+    """A model and data moments as mpmath matrices, with the population closed forms.
 
     Constructed from mpmath objects (see :func:`_pop`); derived matrices are cached on demand.
     """
@@ -353,7 +354,7 @@ class _Pop:
         return self._get("S2", lambda: self.s2 * self.Minv)
 
     @property
-    def E_g(self):      # E = V - M^-1 W^T and g = E mu + c + M^-1 W^T b (DESIGN §5)
+    def E_g(self):      # E = V - M^-1 W^T and g = E mu + c + M^-1 W^T b
         def f():
             G = self.Minv * self.W.T
             E = self.V - G
@@ -369,7 +370,7 @@ class _Pop:
         """log det(sigma^2 M^-1) from mpmath's determinant of the explicit inverse."""
         return self._get("lpr", lambda: _logdet(self.s2 * self.Minv))
 
-    # DESIGN §5
+    # population closed forms
     def dist(self):
         A = mpmath.eye(self.n) - self.W * self.V
         rbar = A * self.mu - self.W * self.c - self.b
@@ -388,17 +389,17 @@ class _Pop:
                  + _dot(d, Ci * d)) / 2
 
     def bracket(self, alpha):
-        """H(q) - H_alpha(p(z|x)) (DESIGN §3)."""
+        """H(q) - H_alpha(p(z|x))."""
         return (self.logdet_D + self.k - self.k * ell(alpha, mpmath.mp.dps)
                 - self.log_post_ratio) / 2
 
     def relbo(self, alpha):
-        """DESIGN §5 direct form."""
+        """The direct form."""
         a = _mpf(alpha)
         return -self.dist() - self.rate() + (1 - a) / a * self.bracket(alpha)
 
     def relbo_escort(self, alpha):
-        """DESIGN §5 escort form: LL - KL(q || pi_alpha)/alpha averaged over the data."""
+        """The escort form: LL - KL(q || pi_alpha)/alpha averaged over the data."""
         a = _mpf(alpha)
         E, g = self.E_g
         Pi = a * self.M / self.s2
@@ -407,7 +408,8 @@ class _Pop:
         return self.loglik() - kl2 / (2 * a)
 
     def _divergence_parts(self, alpha):
-        """(quad, logdets) of DESIGN §11, or None when Sigma_alpha is not positive definite."""
+        """(quad, logdets) of the Gaussian Renyi divergence, or None when Sigma_alpha is not
+        positive definite."""
         a = _mpf(alpha)
         Sa = a * self.S2 + (1 - a) * self.D
         Sa = (Sa + Sa.T) / 2       # exact symmetry (the explicit inverse rounds)
@@ -421,7 +423,7 @@ class _Pop:
         return quad, logdets
 
     def renyi_div(self, alpha):
-        """Population Renyi divergence D_alpha(q || p(z|x)) (DESIGN §11); +-inf outside."""
+        """Population Renyi divergence D_alpha(q || p(z|x)); +-inf outside."""
         a = _mpf(alpha)
         if a == 1:                 # KL(q || p(z|x)), the alpha -> 1 limit
             return self.loglik() + self.dist() + self.rate()
@@ -473,7 +475,7 @@ def _run(dps, fn, params):
 
 
 def distortion(W, b, sigma2, V, c, D, mean, cov, dps=50):
-    r"""Population distortion :math:`-E\log p(x|z)` (DESIGN §5), nats:
+    r"""Population distortion :math:`-E\log p(x|z)`, nats:
     :math:`\tfrac n2\log(2\pi\sigma^2) + \frac{1}{2\sigma^2}[\mathrm{tr}(ASA^T) + \|\bar r\|^2
     + \mathrm{tr}(WDW^T)]`, :math:`A = I - WV`, :math:`\bar r = A\mu_D - Wc - b`."""
     return _run(dps, _Pop.dist, (W, b, sigma2, V, c, D, mean, cov))
@@ -481,7 +483,7 @@ def distortion(W, b, sigma2, V, c, D, mean, cov, dps=50):
 
 def rate(W, b, sigma2, V, c, D, mean, cov, dps=50):
     r"""Population rate :math:`E\,\mathrm{KL}(q\|p(z)) = \tfrac12[\mathrm{tr}D +
-    \mathrm{tr}(VSV^T) + \|V\mu_D+c\|^2 - k - \log\det D]` (DESIGN §5)."""
+    \mathrm{tr}(VSV^T) + \|V\mu_D+c\|^2 - k - \log\det D]`."""
     return _run(dps, _Pop.rate, (W, b, sigma2, V, c, D, mean, cov))
 
 
@@ -494,24 +496,24 @@ def log_evidence(W, b, sigma2, V, c, D, mean, cov, dps=50):
 
 
 def elbo(W, b, sigma2, V, c, D, mean, cov, dps=50):
-    """Population ELBO = -distortion - rate (DESIGN §5)."""
+    """Population ELBO = -distortion - rate."""
     return _run(dps, lambda p: -p.dist() - p.rate(), (W, b, sigma2, V, c, D, mean, cov))
 
 
 def beta_elbo(W, b, sigma2, V, c, D, mean, cov, beta, dps=50):
-    """Population beta-ELBO = -distortion - beta * rate (DESIGN §5)."""
+    """Population beta-ELBO = -distortion - beta * rate."""
     return _run(dps, lambda p: -p.dist() - _mpf(beta, "beta") * p.rate(),
                 (W, b, sigma2, V, c, D, mean, cov))
 
 
 def renyi_term(W, b, sigma2, V, c, D, mean, cov, alpha, dps=50):
     r"""The Renyi term :math:`H(q) - H_\alpha(p(z|x)) = \tfrac12[\log\det D + k - k\ell(\alpha)
-    - \log\det(\sigma^2M^{-1})]` (DESIGN §3), determinants by mpmath.  Data-independent."""
+    - \log\det(\sigma^2M^{-1})]`, determinants by mpmath.  Data-independent."""
     return _run(dps, lambda p: p.bracket(alpha), (W, b, sigma2, V, c, D, mean, cov))
 
 
 def relbo(W, b, sigma2, V, c, D, mean, cov, alpha, dps=50):
-    r"""Population RELBO of order ``alpha``, DESIGN §5 **direct** form:
+    r"""Population RELBO of order ``alpha``, the **direct** form:
 
     .. math:: -\mathrm{Dist} - R + \frac{1-\alpha}{2\alpha}\big[\log\det D + k - k\ell(\alpha)
               - \log\det(\sigma^2M^{-1})\big],
@@ -523,7 +525,7 @@ def relbo(W, b, sigma2, V, c, D, mean, cov, alpha, dps=50):
 
 
 def relbo_escort(W, b, sigma2, V, c, D, mean, cov, alpha, dps=50):
-    r"""Population RELBO by the DESIGN §5 **escort** form, an independent second route:
+    r"""Population RELBO by the **escort** form, an independent second route:
 
     .. math:: \mathrm{LL} - \frac1{2\alpha}\big[\mathrm{tr}(\Pi D) - k - \log\det\Pi
               - \log\det D + \mathrm{tr}(\Pi ESE^T) + g^T\Pi g\big],
@@ -535,7 +537,7 @@ def relbo_escort(W, b, sigma2, V, c, D, mean, cov, alpha, dps=50):
 
 
 def vr_bound(W, b, sigma2, V, c, D, mean, cov, alpha, dps=50):
-    r"""Population variational Renyi bound of Li & Turner (DESIGN §11):
+    r"""Population variational Renyi bound of Li & Turner:
     :math:`\mathrm{LL} - E_x D_\alpha(q\,\|\,p(z|x))` with the Gaussian Renyi divergence
 
     .. math:: D_\alpha = \tfrac\alpha2\,E[\delta^T\Sigma_\alpha^{-1}\delta]
@@ -550,7 +552,7 @@ def vr_bound(W, b, sigma2, V, c, D, mean, cov, alpha, dps=50):
     return _run(dps, lambda p: p.vr(alpha), (W, b, sigma2, V, c, D, mean, cov))
 
 
-# ---- conditioning ----------------------------------------------------------------------------
+# ---- conditioning -------------------------------------------------------------------------------
 
 def error_scale(W, b, sigma2, V, c, D, mean, cov, vr_alphas=(), dps=60):
     r"""The scale of the floating-point error a careful double-precision evaluation may commit.

@@ -122,7 +122,8 @@ def invalid_inputs():
             call(f"optimal_encoder alpha={short(v)}",
                  lambda v=v: gr.optimal_encoder(good, "relbo", alpha=v), expect_error=True)
         if v is not None and not isinstance(v, (float, bool)):
-            call(f"vr_bound alpha={short(v)}", lambda v=v: gr.vr_bound(good, x, v), expect_error=True)
+            call(f"vr_bound alpha={short(v)}", lambda v=v: gr.vr_bound(good, x, v),
+                 expect_error=True)
     for v in [10**400, [[1, 2], [3]], "abc", np.array([[1, None]], dtype=object)]:
         call(f"W={short(v)}", lambda v=v: gr.LinearGaussianVAE(v, [0.0], 1.0, V=[[0.0]],
                                                               c=[0.0], D=[1.0]),

@@ -6,8 +6,8 @@ Each function removes one cancellation or removable singularity and is tested ag
 
 import numpy as np
 
-__all__ = ["ell", "ell_deficit", "ell_t", "log1p_ratio", "log1p_sq_ratio", "log_sq_sum",
-           "logdet_chol", "renyi_weight", "scaled_ratios"]
+__all__ = ["col_norms", "ell", "ell_deficit", "ell_t", "log1p_ratio", "log1p_sq_ratio",
+           "log_sq_sum", "logdet_chol", "renyi_weight", "scaled_ratios"]
 
 # Below this |alpha - 1| the four-term series is used; its truncation error is < t**4 / 5 < 2e-25.
 _SERIES_T = 1e-6
@@ -128,6 +128,15 @@ def log_sq_sum(s, sigma2):
     out = 2.0 * np.log(np.hypot(np.asarray(s, dtype=np.float64),
                                 np.sqrt(np.asarray(sigma2, dtype=np.float64))))
     return out[()] if out.ndim == 0 else out
+
+
+def col_norms(W):
+    r"""Euclidean norms of the columns of ``W`` (..., n, k), shape (..., k), scaled by the
+    largest entry first so that neither squares overflow nor tiny entries underflow."""
+    W = np.asarray(W, dtype=np.float64)
+    top = np.max(np.abs(W), axis=-2)
+    top = np.where(top > 0, top, 1.0)
+    return top * np.sqrt(np.sum((W / top[..., None, :]) ** 2, axis=-2))
 
 
 def scaled_ratios(s, noise):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._numerics import scaled_ratios
+from ._numerics import col_norms, scaled_ratios
 from ._validation import check_alpha, check_beta, check_bool, fmt
 from .model import LinearGaussianVAE
 
@@ -100,9 +100,7 @@ def optimal_encoder(model, objective="relbo", alpha=None, beta=None, diagonal=Tr
     if diagonal:
         # D_ii = noise / (temper (||w_i||^2 + noise)), with the column norm as a hypot-style
         # scaled ratio: ||w_i||^2 is never formed, so it cannot overflow.
-        top = np.max(np.abs(model.W), axis=-2)
-        top = np.where(top > 0, top, 1.0)
-        colnorm = top * np.linalg.norm(model.W / top[..., None, :], axis=-2)
+        colnorm = col_norms(model.W)
         with np.errstate(over="ignore", under="ignore"):
             D = scaled_ratios(colnorm, noise[..., None])[1] / temper[..., None]
         _check_variances(D)

@@ -23,7 +23,7 @@ import functools
 
 import numpy as np
 
-from ._numerics import ell, ell_deficit, log1p_ratio, renyi_weight, scaled_ratios
+from ._numerics import col_norms, ell, ell_deficit, log1p_ratio, renyi_weight, scaled_ratios
 from ._validation import as_float_array, check_alpha, check_beta
 from .model import DataMoments, LinearGaussianVAE
 
@@ -183,9 +183,9 @@ def _distortion(model, p):
     sq = p.perp + _Data.mean_sq(y_c, y_s)
     # tr(W D W^T) / sigma^2 = ||W L||_F^2 / sigma^2 with D = L L^T: the same factor as log det D
     # and tr D, so the three terms describe one positive definite matrix.
-    if m.diagonal:
-        Ws = W / sd[..., None]
-        trWDW = np.sum(np.sum(Ws * Ws, axis=-2) * m.D, axis=-1)
+    if m.diagonal:             # sum_i (||w_i|| sqrt(D_i) / sigma)^2, no overflow of a factor
+        t = col_norms(W) * np.sqrt(m.D) / sd
+        trWDW = np.sum(t * t, axis=-1)
     else:
         WL = (W @ m._chol_D) / sd[..., None]
         trWDW = np.sum(WL * WL, axis=(-2, -1))
@@ -321,7 +321,12 @@ def log_evidence(model, data):
     Uses the SVD :math:`W = U\,\mathrm{diag}(s)R^T`: :math:`\log\det C = n\log\sigma^2 +
     \sum_i \operatorname{log1p}(s_i^2/\sigma^2)` and
     :math:`(x-b)^TC^{-1}(x-b) = \sum_i (u_i^T(x-b))^2/(s_i^2+\sigma^2) +
-    \|(I-UU^T)(x-b)\|^2/\sigma^2`.  The population form averages the quadratic over the data.
+    \|(I-UU^T)(x-b)\|^2/\sigma^2`, with :math:`\log(s_i^2+\sigma^2)` and the quotients
+    formed without overflow (a finite answer stays finite for :math:`s_i/\sigma` up to
+    :math:`10^{308}`; a value beyond float64 is ``-inf``).  Singular values below about
+    :math:`\epsilon\|W\|_2` are rounding noise of the SVD: for a rank-deficient ``W`` with
+    :math:`\sigma^2 \lesssim (\epsilon\|W\|_2)^2` their terms, and so the result, lose their
+    digits (see :class:`~gaussrelbo.LinearGaussianVAE`).  The population form averages the quadratic over the data.
 
     Examples
     --------

@@ -35,6 +35,8 @@ Examples
 import mpmath
 import numpy as np
 
+from ._validation import fmt
+
 __all__ = [
     "beta_elbo",
     "distortion",
@@ -59,8 +61,11 @@ __all__ = [
 # ---- exact conversion ---------------------------------------------------------------------------
 
 def _check_dps(dps):
-    if not (isinstance(dps, (int, np.integer)) and dps >= 16):
-        raise ValueError(f"`dps` must be an integer >= 16 (doubles convert exactly), got {dps!r}")
+    # >= 16: doubles convert exactly; <= 10 000: beyond that one evaluation takes minutes
+    if isinstance(dps, (bool, np.bool_)) or not (isinstance(dps, (int, np.integer))
+                                                 and 16 <= dps <= 10_000):
+        raise ValueError(f"`dps` must be an integer in [16, 10000] (doubles convert exactly), "
+                         f"got {fmt(dps)}")
     return int(dps)
 
 

@@ -184,7 +184,10 @@ def _reference(m, name, mean, cov, *order):
         return None
 
 
-def check_value(label, v, ref):
+CASES = []     # (label, model, mean, cov) of the non-finite results whose truth is finite
+
+
+def check_value(label, v, ref, case=None):
     """Classify a non-finite result against the reference."""
     if v is None or not _nonfinite(v):
         return
@@ -194,6 +197,8 @@ def check_value(label, v, ref):
     elif mpmath.isfinite(ref) and abs(ref) < 1.7e308:
         note("non-finite where truth is finite", f"{label}: got {float(v)}, truth "
              f"{mpmath.nstr(ref, 6)}")
+        if case is not None:
+            CASES.append((label,) + case)
 
 
 def extreme_models():
@@ -228,6 +233,7 @@ def extreme_models():
                                        (b, np.eye(n) * cov_scale))):
                 def ref(name, *order):
                     return _reference(m, name, mean, cov, *order)
+                case = (m, mean, cov)
                 ll = call(f"log_evidence {lab}", lambda: gr.log_evidence(m, data), allow_inf=True)
                 check_value(f"log_evidence {lab}", ll, ref("log_evidence") if ll is not None
                             and _nonfinite(ll) else 0)
@@ -240,7 +246,7 @@ def extreme_models():
                     r = call(f"relbo a={a:g} {lab}", lambda: gr.relbo(m, data, a),
                              allow_inf=True)
                     check_value(f"relbo a={a:g} {lab}", r, ref("relbo", a)
-                                if r is not None and _nonfinite(r) else 0)
+                                if r is not None and _nonfinite(r) else 0, case)
                     call(f"renyi_term a={a:g} {lab}", lambda: gr.renyi_term(m, data, a),
                          allow_inf=True)
                     if r is not None and ll is not None and np.isfinite(ll) and np.isfinite(r):
@@ -261,7 +267,7 @@ def extreme_models():
                     v = call(f"vr_bound a={a:g} {lab}", lambda: gr.vr_bound(m, data, a),
                              allow_inf=True)
                     check_value(f"vr_bound a={a:g} {lab}", v, ref("vr_bound", a)
-                                if v is not None and _nonfinite(v) else 0)
+                                if v is not None and _nonfinite(v) else 0, case)
     # the issue's named cases
     s = np.diag([1e8, 1e3, 1e-3, 1e-8])
     Q = np.linalg.qr(np.random.default_rng(1).normal(size=(4, 4)))[0]
@@ -406,6 +412,10 @@ def main():
     for key in sorted(COUNTS):
         if key.startswith("other exception: "):
             print(f"  {key}: {COUNTS[key]}")
+    if os.environ.get("FUZZ_DUMP"):
+        import pickle
+        with open(os.environ["FUZZ_DUMP"], "wb") as fh:
+            pickle.dump(CASES, fh)
     for kind in sorted(EXAMPLES):
         print(f"\n== {kind}: {COUNTS[kind]}")
         for e in EXAMPLES[kind]:

@@ -91,6 +91,16 @@ def test_renyi_term_huge_weight_finite():
     assert np.isclose(gr.renyi_term(m, [0.0], 2.0), ref, rtol=1e-14)
 
 
+def test_elbo_diagonal_encoder_huge_ratio_finite():
+    # ||w||/sigma = 1e158: (W / sigma)^2 overflowed in tr(W D W^T) / sigma^2 although
+    # ||w||^2 D / sigma^2 ~ 1; mpmath reference at 30 digits
+    W = 1e8 * np.random.default_rng(0).normal(size=(1, 2))
+    m = gr.optimal_encoder(_model(W, sigma2=1e-300), "elbo", diagonal=True)
+    x = np.array([5e-324])
+    ref = testing.elbo(m.W, m.b, 1e-300, m.V, m.c, m.D, x, np.zeros((1, 1)), dps=30)
+    assert np.isclose(gr.elbo(m, x), float(ref), rtol=1e-13)
+
+
 # ---- item 3: no 0 * inf from valid input -------------------------------------------------------
 
 def test_relbo_alpha_one_equals_infinite_elbo():

@@ -92,8 +92,9 @@ def test_renyi_term_huge_weight_finite():
 
 
 def test_elbo_diagonal_encoder_huge_ratio_finite():
-    # ||w||/sigma = 1e158: (W / sigma)^2 overflowed in tr(W D W^T) / sigma^2 although
-    # ||w||^2 D / sigma^2 ~ 1; mpmath reference at 30 digits
+    # ||w||/sigma = 1e158 while ||w||^2 D / sigma^2 ~ 1: a guard for the overflow-free
+    # tr(W D W^T) / sigma^2 (dividing W by sigma before squaring overflows here); mpmath
+    # reference at 30 digits
     W = 1e8 * np.random.default_rng(0).normal(size=(1, 2))
     m = gr.optimal_encoder(_model(W, sigma2=1e-300), "elbo", diagonal=True)
     x = np.array([5e-324])

@@ -549,7 +549,9 @@ def vr_bound(model, data, alpha):
         chol = m._chol_D
         G = np.linalg.solve(chol, R * np.sqrt(tau)[..., None, :])      # L1^-1 R diag(sqrt tau)
     Q, gamma, _ = np.linalg.svd(G)
-    mu = gamma**2                                       # eigenvalues of L1^-1 Sigma2 L1^-T
+    with np.errstate(over="ignore", divide="ignore"):
+        mu = gamma**2                                   # eigenvalues of L1^-1 Sigma2 L1^-T
+        log_mu = 2.0 * np.log(gamma)                    # finite where mu overflows
     # delta = (V - M^-1 W^T) x + c + M^-1 W^T b = (V x + c) - R diag(s/(s^2+sigma2)) U^T (x - b)
     p = _Proj(m, d)
     _, s, _ = m.svd
@@ -575,16 +577,18 @@ def vr_bound(model, data, alpha):
     # definite, so mu within _MU_TOL of 1 is taken as exactly 1 (y = 0: no contribution).
     mu = np.where(np.abs(mu - 1.0) <= _MU_TOL * m.k, 1.0, mu)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        y = (mu - 1.0) / mu                             # 1 - 1/mu; mu - 1 is exact near 1
+        # 1 - 1/mu; mu - 1 is exact near 1; exactly 1 where mu overflows
+        y = np.where(np.isinf(mu), 1.0, (mu - 1.0) / mu)
         z = np.where(y == 0.0, 1.0, a + (1.0 - a) / mu)  # 1 + t y, without rounding y
-        inside = np.all(z > 0, axis=-1)
+        # Sigma_alpha is a positive combination of two covariances for 0 <= alpha <= 1
+        inside = np.all(z > 0, axis=-1) | ((alpha >= 0.0) & (alpha <= 1.0))
         zq = np.where(z > 0, z, 1.0)
         # mu z = alpha mu + 1 - alpha; where z overflows (mu tiny, |alpha| large) this product
         # is still finite, and log z = log(mu z) - log mu
         w = a * mu + (1.0 - a)
         big = np.isinf(zq)
         muz = np.where(big, w, mu * zq)
-        logz = np.where(big, np.log(np.where(big & (w > 0), w, 1.0)) - np.log(mu), np.log(zq))
+        logz = np.where(big, np.log(np.where(big & (w > 0), w, 1.0)) - log_mu, np.log(zq))
         # quadratic term: E delta~^2 / (mu z)
         quad = np.sum(np.where(e_delta2 == 0.0, 0.0, e_delta2 / muz), axis=-1)
         # log1p(t y)/t: the series near t = 0, log1p while 1 + t y >= 1/2, else log(z)/t
@@ -592,7 +596,7 @@ def vr_bound(model, data, alpha):
         near = np.abs(ty) < 0.5
         logratio = np.where(near, log1p_ratio(np.where(near, t, 0.0), y),
                             logz / np.where(near, 1.0, t))
-        logterm = np.sum(logratio - np.log(mu), axis=-1)
+        logterm = np.sum(logratio - log_mu, axis=-1)
         # alpha * quad is exactly 0 at alpha = 0 (no 0 * inf when the mean term overflows)
         D_alpha = np.where(alpha == 0.0, 0.0, 0.5 * alpha * quad) - 0.5 * logterm
         LL = _log_evidence(m, p)

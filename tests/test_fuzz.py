@@ -241,6 +241,17 @@ def test_vr_bound_wide_encoder_negative_alpha_no_overflow():
         assert np.isclose(gr.vr_bound(m, x, a), float(ref), rtol=1e-13)
 
 
+def test_vr_bound_overflowing_mu_inside_unit_interval():
+    # a diagonal encoder variance of 1e-316 against posterior variances ~1e-16 makes mu overflow:
+    # for 0 <= alpha <= 1 the bound was +-inf (alpha = 0 must give log p(x) exactly)
+    W = 1e8 * np.random.default_rng(0).normal(size=(1, 2))
+    m = gr.optimal_encoder(_model(W, sigma2=1e-300), "elbo", diagonal=True)
+    x = np.array([5e-324])
+    assert gr.vr_bound(m, x, 0.0) == gr.log_evidence(m, x)
+    ref = testing.vr_bound(m.W, m.b, 1e-300, m.V, m.c, m.D, x, np.zeros((1, 1)), 0.5, dps=30)
+    assert np.isclose(gr.vr_bound(m, x, 0.5), float(ref), rtol=1e-12)
+
+
 # ---- invariants on hostile but valid input (hypothesis) ---------------------------------------
 
 _MAGS = st.sampled_from([1e-300, 1e-150, 1e-20, 1e-8, 1.0, 1e8, 1e20, 1e150, 1e300])

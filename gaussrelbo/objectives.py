@@ -11,6 +11,13 @@ All objectives are quadratic in x, so one code path serves both: a data average 
 :math:`\|Ax + a\|^2` is :math:`\|A\mu_D + a\|^2 + \|AL\|_F^2` with :math:`LL^T = S`, and a single
 point is the same with :math:`L = 0`.  The Renyi term lives in :func:`renyi_term` alone.
 
+Range: every quotient by :math:`\sigma^2` or :math:`s_i^2 + \sigma^2` is formed before it is
+squared and :math:`\log(1 + s_i^2/\sigma^2)` in log form, so a value inside the float64 range
+stays finite for any finite input.  A value beyond it (or within a small factor of
+1.8e308, where an intermediate sum overflows) is returned as ``+inf``/``-inf``; where two
+overflowed terms would cancel the function raises ``ValueError``.  No result is ever NaN, and
+floating-point warnings are not emitted.
+
 Cost: the SVD :math:`W = U\,\mathrm{diag}(s)R^T` and two products with the data factor,
 :math:`VL` and :math:`U^TL` (all else is :math:`O(k^2 n)`).  The residual
 :math:`x - b - W(Vx+c)` splits into its part outside the range of :math:`U`,
@@ -149,11 +156,25 @@ class _Proj:
         if a_s is not None:
             # lambda_j - ||U^T l_j||^2 cancels when l_j lies near range(U), but so does the
             # input: the off-range variance is itself only known to ~eps ||S||.
-            a_s = a_s / sd[..., None]
-            perp = perp + np.sum(np.maximum(d.lam / (sd * sd)
-                                            - np.einsum("...ij,...ij->...j", a_s, a_s), 0.0),
-                                 axis=-1)
+            off = np.sum(np.maximum(d.lam - np.einsum("...ij,...ij->...j", a_s, a_s), 0.0),
+                         axis=-1) / np.asarray(model.sigma2)
+            if not np.all(np.isfinite(off)):        # squares overflowed: divide first
+                a_s = a_s / sd[..., None]
+                off = np.sum(np.maximum(d.lam / (sd * sd)
+                                        - np.einsum("...ij,...ij->...j", a_s, a_s), 0.0),
+                             axis=-1)
+            perp = perp + off
         self.perp = perp
+
+
+def _sq_over(y, sigma2):
+    r"""Per-batch :math:`\|y\|_F^2/\sigma^2` over the last two axes: squared first (fast),
+    divided by :math:`\sigma` first where the squares overflow or underflow."""
+    out = np.einsum("...ij,...ij->...", y, y) / sigma2
+    if not np.all(np.isfinite(out)) or np.any(out < 1e-290):
+        ys = y / np.sqrt(sigma2)[..., None, None]
+        out = np.einsum("...ij,...ij->...", ys, ys)
+    return out
 
 
 def _out(value, shape):
@@ -179,16 +200,19 @@ def _distortion(model, p):
     # U^T (residual) = U^T (x - b) - diag(s) R^T (V x + c); the rest of the residual is perp.
     # Everything is divided by sigma before it is squared (no overflow of a finite quotient).
     y_c = (a_c - sr * (Rrt @ enc_c[..., None])[..., 0]) / sd
-    y_s = None if a_s is None else (a_s - (sr[..., :, None] * Rrt) @ enc_s) / sd[..., None]
-    sq = p.perp + _Data.mean_sq(y_c, y_s)
+    sq = p.perp + _Data.mean_sq(y_c, None)
+    if a_s is not None:
+        sq = sq + _sq_over(a_s - (sr[..., :, None] * Rrt) @ enc_s, sigma2)
     # tr(W D W^T) / sigma^2 = ||W L||_F^2 / sigma^2 with D = L L^T: the same factor as log det D
     # and tr D, so the three terms describe one positive definite matrix.
-    if m.diagonal:             # sum_i (||w_i|| sqrt(D_i) / sigma)^2, no overflow of a factor
-        t = col_norms(W) * np.sqrt(m.D) / sd
-        trWDW = np.sum(t * t, axis=-1)
+    if m.diagonal:             # sum_i ||w_i||^2 D_i / sigma^2
+        trWDW = np.sum(np.einsum("...ij,...ij->...j", W, W) * m.D, axis=-1) / sigma2
+        if not np.all(np.isfinite(trWDW)) or np.any(trWDW < 1e-290):
+            # (||w_i|| sqrt(D_i) / sigma)^2: no factor overflows or underflows
+            t = col_norms(W) * np.sqrt(m.D) / sd
+            trWDW = np.sum(t * t, axis=-1)
     else:
-        WL = (W @ m._chol_D) / sd[..., None]
-        trWDW = np.sum(WL * WL, axis=(-2, -1))
+        trWDW = _sq_over(W @ m._chol_D, sigma2)
     return 0.5 * m.n * (_LOG_2PI + np.log(sigma2)) + 0.5 * (sq + trWDW)
 
 
@@ -207,8 +231,11 @@ def _log_evidence(model, p):
     r = a_c.shape[-1]
     # sqrt(s_i^2 + sigma^2) as a hypot: neither s_i^2 nor the sum overflows
     root = np.hypot(s[..., :r], p.sd)
-    quad = np.sum(_Data.mean_sq_each(a_c / root, None if a_s is None else a_s / root[..., None]),
-                  axis=-1) + p.perp
+    quad = np.sum(_Data.mean_sq_each(a_c, a_s) / (root * root), axis=-1)
+    if not np.all(np.isfinite(quad)) or np.any(quad < 1e-290):
+        quad = np.sum(_Data.mean_sq_each(a_c / root,
+                                         None if a_s is None else a_s / root[..., None]), axis=-1)
+    quad = quad + p.perp
     # log det C = (n - r) log sigma^2 + sum_i log(s_i^2 + sigma^2)
     logdetC = (m.n - r) * np.log(sigma2) + np.sum(m.log_marginal_var, axis=-1)
     return -0.5 * (m.n * _LOG_2PI + logdetC + quad)

@@ -90,6 +90,9 @@ def optimal_encoder(model, objective="relbo", alpha=None, beta=None, diagonal=Tr
     if not np.all(np.isfinite(noise)):
         raise ValueError(f"`beta` times `sigma2` must be below 1.8e308 (float64), got beta = "
                          f"{fmt(np.max(scale))} with sigma2 = {fmt(np.max(model.sigma2))}")
+    if not np.all(noise > 0):
+        raise ValueError(f"`beta` times `sigma2` must be above 5e-324 (float64), got beta = "
+                         f"{fmt(np.min(scale))} with sigma2 = {fmt(np.min(model.sigma2))}")
     with np.errstate(over="ignore", invalid="ignore"):
         V = model.posterior_gain(noise)
         c = -(V @ model.b[..., None])[..., 0]

@@ -158,6 +158,8 @@ def test_bad_scalar_value_errors(value, match):
      r"`X` has a covariance beyond the float64 range"),
     (lambda m: gr.optimal_encoder(_model([[1.0]], sigma2=1e10), "beta_elbo", beta=1e300),
      r"`beta` times `sigma2` must be below"),
+    (lambda m: gr.optimal_encoder(_model([[1.0]], sigma2=5e-324), "beta_elbo", beta=1e-16),
+     r"`beta` times `sigma2` must be above"),
     (lambda m: mc.mc_elbo(m, [0.0, 0.0], 1.5), r"`n_samples` must be an integer"),
     (lambda m: mc.mc_elbo(m, [0.0, 0.0], 10, random_state="x"), r"`random_state` must be"),
 ])

@@ -6,7 +6,8 @@ Each function removes one cancellation or removable singularity and is tested ag
 
 import numpy as np
 
-__all__ = ["ell", "ell_deficit", "ell_t", "log1p_ratio", "logdet_chol", "renyi_weight"]
+__all__ = ["col_norms", "ell", "ell_deficit", "ell_t", "log1p_ratio", "log1p_sq_ratio",
+           "log_sq_sum", "logdet_chol", "renyi_weight", "scaled_ratios"]
 
 # Below this |alpha - 1| the four-term series is used; its truncation error is < t**4 / 5 < 2e-25.
 _SERIES_T = 1e-6
@@ -99,3 +100,52 @@ def log1p_ratio(t, y):
 def logdet_chol(L):
     r""":math:`\log\det(LL^T) = 2\sum_i \log L_{ii}` for a batch of Cholesky factors."""
     return 2.0 * np.sum(np.log(np.diagonal(L, axis1=-2, axis2=-1)), axis=-1)
+
+
+# Above this ratio s / sigma, log1p((s/sigma)^2) = 2 log(s/sigma) to the last bit
+# (the neglected log1p(sigma^2/s^2) < 1e-300), and (s/sigma)^2 would overflow.
+_BIG_Q = 1e150
+
+
+def log1p_sq_ratio(s, sigma2):
+    r""":math:`\log(1 + s^2/\sigma^2)` for :math:`s \ge 0`, :math:`\sigma^2 > 0`, without
+    overflow: with :math:`q = s/\sigma`, ``log1p(q*q)`` while :math:`q < 10^{150}`, else
+    :math:`2\log s - \log\sigma^2` (the neglected term is below :math:`10^{-300}`)."""
+    s = np.asarray(s, dtype=np.float64)
+    sd = np.sqrt(np.asarray(sigma2, dtype=np.float64))
+    with np.errstate(over="ignore"):
+        q = s / sd
+    big = q >= _BIG_Q
+    with np.errstate(divide="ignore"):
+        out = np.where(big, 2.0 * (np.log(np.where(big, s, 1.0)) - np.log(sd)),
+                       np.log1p(np.where(big, 0.0, q) ** 2))
+    return out[()] if out.ndim == 0 else out
+
+
+def log_sq_sum(s, sigma2):
+    r""":math:`\log(s^2 + \sigma^2)` without forming :math:`s^2` (no overflow or underflow):
+    :math:`2\log\operatorname{hypot}(s, \sigma)`."""
+    out = 2.0 * np.log(np.hypot(np.asarray(s, dtype=np.float64),
+                                np.sqrt(np.asarray(sigma2, dtype=np.float64))))
+    return out[()] if out.ndim == 0 else out
+
+
+def col_norms(W):
+    r"""Euclidean norms of the columns of ``W`` (..., n, k), shape (..., k), scaled by the
+    largest entry first so that neither squares overflow nor tiny entries underflow."""
+    W = np.asarray(W, dtype=np.float64)
+    top = np.max(np.abs(W), axis=-2)
+    top = np.where(top > 0, top, 1.0)
+    return top * np.sqrt(np.sum((W / top[..., None, :]) ** 2, axis=-2))
+
+
+def scaled_ratios(s, noise):
+    r"""``(s/(s^2+noise), noise/(s^2+noise))`` for :math:`s \ge 0`, noise > 0, computed with
+    both terms scaled by :math:`m = \max(s, \sqrt{\text{noise}})` so that nothing overflows
+    (:math:`s = 10^{155}` gives :math:`10^{-155}`, not 0)."""
+    s = np.asarray(s, dtype=np.float64)
+    sd = np.sqrt(np.asarray(noise, dtype=np.float64))
+    m = np.maximum(s, sd)
+    a, b = s / m, sd / m
+    den = a * a + b * b                        # in [1, 2]
+    return a / den / m, (b * b) / den

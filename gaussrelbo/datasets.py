@@ -4,6 +4,7 @@ Every population objective depends on the data only through its mean and covaria
 spectral optima only through the covariance eigenvalues, so a spectrum is the unit of data here.
 """
 
+import warnings
 from importlib import resources
 from pathlib import Path
 
@@ -74,10 +75,28 @@ def _from_file(path, standardize):
         raise ValueError(f"`spectrum` {str(path)!r} is neither a built-in name "
                          f"({', '.join(BUILTIN_SPECTRA + SKLEARN_DATASETS)}) nor a file")
     try:
-        data = np.loadtxt(path, delimiter="," if path.suffix.lower() == ".csv" else None,
-                          comments="#", ndmin=2)
+        text = path.read_text(encoding="utf-8-sig")            # a leading BOM is dropped
+    except UnicodeDecodeError:
+        raise ValueError(f"`spectrum` file {str(path)!r} is not UTF-8 text") from None
+    rows = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+    rows = [row for row in rows if row]
+    if not rows:
+        raise ValueError(f"`spectrum` file {str(path)!r} has no numbers (empty, or only "
+                         "comments)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data = np.loadtxt(rows, delimiter="," if path.suffix.lower() == ".csv" else None,
+                              ndmin=2)
     except ValueError as exc:
-        raise ValueError(f"`spectrum` file {str(path)!r} is not numeric: {exc}") from None
+        first = str(exc).splitlines()[0] if str(exc) else "not numeric"
+        raise ValueError(f"`spectrum` file {str(path)!r} is not a table of numbers: "
+                         f"{first}") from None
+    if not np.all(np.isfinite(data)):
+        raise ValueError(f"`spectrum` file {str(path)!r} holds NaN, inf or values beyond the "
+                         "float64 range (|x| > 1.8e308)")
+    if data.shape[0] == 0 or data.shape[1] == 0:
+        raise ValueError(f"`spectrum` file {str(path)!r} has no numbers")
     if data.shape[1] == 1:
         lam = as_float_array(data[:, 0], "spectrum")
         if np.any(lam < 0):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import check_alpha, check_beta
+from ._numerics import col_norms, scaled_ratios
+from ._validation import check_alpha, check_beta, check_bool, fmt
 from .model import LinearGaussianVAE
 
 __all__ = ["optimal_encoder"]
@@ -33,6 +34,13 @@ def optimal_encoder(model: LinearGaussianVAE, objective: str = "relbo",
         Deprecated alias of ``encoder``: ``True`` is ``"diagonal"``, ``False`` is ``"full"``.
     encoder : {"diagonal", "full"}, keyword-only
         Optimise over diagonal (the usual VAE; the default) or full covariances ``D``.
+
+    Raises
+    ------
+    ValueError
+        For bad arguments, and where the optimal encoder is not representable in float64:
+        :math:`\beta\sigma^2` beyond 1.8e308, or encoder variances that underflow to 0
+        (:math:`s_i^2/\sigma^2` or :math:`\alpha` so large that :math:`D_{ii} < 10^{-308}`).
 
     Returns
     -------
@@ -69,15 +77,13 @@ def optimal_encoder(model: LinearGaussianVAE, objective: str = "relbo",
         raise ValueError("pass only one of `encoder` and its deprecated alias `diagonal`, got "
                          f"encoder={encoder!r} and diagonal={diagonal!r}")
     if diagonal is not None:
-        if not isinstance(diagonal, (bool, np.bool_)):
-            raise ValueError(f"`diagonal` must be True or False, got {diagonal!r}")
-        encoder = "diagonal" if diagonal else "full"
+        encoder = "diagonal" if check_bool(diagonal, "diagonal") else "full"
     if encoder is None:
         encoder = "diagonal"
-    if encoder not in ("diagonal", "full"):
+    if not isinstance(encoder, str) or encoder not in ("diagonal", "full"):
         raise ValueError(f"`encoder` must be 'diagonal' or 'full', got {encoder!r}")
     diagonal = encoder == "diagonal"
-    if objective not in _OBJECTIVES:
+    if not isinstance(objective, str) or objective not in _OBJECTIVES:
         raise ValueError(f"`objective` must be one of {_OBJECTIVES}, got {objective!r}")
     if objective == "relbo":
         if alpha is None:
@@ -96,14 +102,32 @@ def optimal_encoder(model: LinearGaussianVAE, objective: str = "relbo",
         except ValueError:
             raise ValueError(f"`{name}` has shape {order.shape}, which does not broadcast against "
                              f"the model's batch shape {model.batch_shape}") from None
-    noise = np.asarray(model.sigma2) * scale          # gamma sigma^2
-    V = model.posterior_gain(noise)
-    c = -(V @ model.b[..., None])[..., 0]
+    with np.errstate(over="ignore"):
+        noise = np.asarray(model.sigma2) * scale          # gamma sigma^2
+    if not np.all(np.isfinite(noise)):
+        raise ValueError(f"`beta` times `sigma2` must be below 1.8e308 (float64), got beta = "
+                         f"{fmt(np.max(scale))} with sigma2 = {fmt(np.max(model.sigma2))}")
+    if not np.all(noise > 0):
+        raise ValueError(f"`beta` times `sigma2` must be above 5e-324 (float64), got beta = "
+                         f"{fmt(np.min(scale))} with sigma2 = {fmt(np.min(model.sigma2))}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        V = model.posterior_gain(noise)
+        c = -(V @ model.b[..., None])[..., 0]
+    if not (np.all(np.isfinite(V)) and np.all(np.isfinite(c))):
+        raise ValueError("the optimal encoder is not representable in float64: its mean map "
+                         "M^-1 W^T (entries up to 1 / (2 sigma)) or offset -M^-1 W^T b "
+                         "overflows (sigma2 too small for this b)")
     if diagonal:
-        colnorm2 = np.sum(model.W**2, axis=-2)
-        D = noise[..., None] / (temper[..., None] * (colnorm2 + noise[..., None]))
+        # D_ii = noise / (temper (||w_i||^2 + noise)), with the column norm as a hypot-style
+        # scaled ratio: ||w_i||^2 is never formed, so it cannot overflow.
+        colnorm = col_norms(model.W)
+        with np.errstate(over="ignore", under="ignore"):
+            D = scaled_ratios(colnorm, noise[..., None])[1] / temper[..., None]
+        _check_variances(D)
         return model.with_encoder(V=V, c=c, D=D, encoder="diagonal")
     tau, R = model.posterior_cov_eigen(noise)
+    with np.errstate(over="ignore", under="ignore"):
+        _check_variances(tau / temper[..., None])
     scaled = R * np.sqrt(tau / temper[..., None])[..., None, :]        # D = scaled scaled^T
     D = scaled @ np.swapaxes(scaled, -1, -2)
     D = 0.5 * (D + np.swapaxes(D, -1, -2))
@@ -117,3 +141,11 @@ def optimal_encoder(model: LinearGaussianVAE, objective: str = "relbo",
     L = L * np.where(np.diagonal(T, axis1=-2, axis2=-1) < 0, -1.0, 1.0)[..., None, :]
     return model._share_decoder(LinearGaussianVAE(model.W, model.b, model.sigma2, V=V, c=c, D=D,
                                                   encoder="full", _chol_D=L))
+
+
+def _check_variances(d):
+    if not np.all((d > 0) & np.isfinite(d)):
+        bad = d[~((d > 0) & np.isfinite(d))].flat[0]
+        raise ValueError("the optimal encoder is not representable in float64: an encoder "
+                         f"variance sigma2 / (alpha (s^2 + sigma2)) evaluates to {fmt(bad)} "
+                         "(the decoder's s^2 / sigma2 or alpha is too large)")

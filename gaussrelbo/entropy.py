@@ -15,9 +15,9 @@ _LOG_2PI = np.log(2.0 * np.pi)
 
 def _gaussian_cov(cov):
     cov = as_float_array(cov, "cov")
-    check_shape(cov, "cov", (None, None), "(..., k, k)")
-    if cov.shape[-1] != cov.shape[-2]:
-        raise ValueError(f"`cov` must have shape (..., k, k), got {cov.shape}")
+    check_shape(cov, "cov", (None, None), "(..., k, k) with k >= 1")
+    if cov.shape[-1] != cov.shape[-2] or cov.shape[-1] == 0:
+        raise ValueError(f"`cov` must have shape (..., k, k) with k >= 1, got {cov.shape}")
     _, chol = check_spd(cov, "cov")
     return cov.shape[-1], logdet_chol(chol)
 

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._numerics import logdet_chol
+from ._numerics import log1p_sq_ratio, log_sq_sum, logdet_chol, scaled_ratios
 from ._validation import (as_float_array, check_positive, check_psd, check_shape, check_spd,
-                          check_symmetric)
+                          check_symmetric, fmt)
 
 __all__ = ["DataMoments", "LinearGaussianVAE"]
 
@@ -41,6 +41,12 @@ def _encoder_family(encoder: str | None, encoder_cov: str | None = None) -> str 
     if not isinstance(encoder, str) or encoder not in _ENCODER_ALIASES:
         raise ValueError(f"`encoder` must be None, 'diagonal' or 'full', got {encoder!r}")
     return _ENCODER_ALIASES[encoder]
+def _owned(a):
+    """A read-only copy: a model owns its arrays, so later changes to the caller's arrays cannot
+    make cached decompositions stale (scikit-learn's ``copy`` habit)."""
+    a = np.array(a, dtype=np.float64, copy=True)
+    a.flags.writeable = False
+    return a
 
 
 class LinearGaussianVAE:
@@ -76,6 +82,20 @@ class LinearGaussianVAE:
     A decoder-only model (``has_encoder`` false) supports :func:`~gaussrelbo.log_evidence`,
     :func:`~gaussrelbo.optimal_encoder` and the posterior functions; the objectives that score an
     encoder (ELBO, RELBO, ...) raise a ``ValueError`` for it.  :meth:`with_encoder` adds one.
+    The model keeps read-only copies of its arrays, so changing the caller's arrays afterwards
+    does not change the model.
+
+    A full ``D`` enters every objective through its Cholesky factor :math:`L`
+    (:math:`\mathrm{tr}\,D = \|L\|_F^2`, :math:`\mathrm{tr}(WDW^T) = \|WL\|_F^2`,
+    :math:`\log\det D = 2\sum_i\log L_{ii}`), so all terms describe one positive definite
+    matrix and the RELBO stays below :math:`\log p(x)` up to rounding.
+
+    Limitation: singular values of ``W`` are resolved only down to about
+    :math:`\epsilon\|W\|_2` (:math:`\epsilon = 2.2\times10^{-16}`); smaller ones are rounding
+    noise of the decomposition (and of ``W``'s own entries).  When ``W`` is rank-deficient or
+    has singular values that small and :math:`\sigma^2 \lesssim (\epsilon\|W\|_2)^2`, the
+    terms :math:`\log(1 + s_i^2/\sigma^2)` of those directions, and so :math:`\log p(x)` and the
+    Renyi term, lose their digits: the problem itself is that ill-conditioned in ``W``.
 
     Examples
     --------
@@ -105,6 +125,7 @@ class LinearGaussianVAE:
         b = check_shape(as_float_array(b, "b"), "b", (n,), f"(..., n) with n={n}")
         sigma2 = check_positive(sigma2, "sigma2")
         family = _encoder_family(encoder, encoder_cov)
+        W, b, sigma2 = (_owned(a) for a in (W, b, sigma2))
         self.W, self.b, self.sigma2 = W, b, sigma2
         self.n, self.k = n, k
         given = [name for name, a in (("V", V), ("c", c), ("D", D)) if a is not None]
@@ -141,9 +162,16 @@ class LinearGaussianVAE:
         else:
             check_shape(D, "D", (k, k), f"(..., k) or (..., k, k) with k={k}")
             if _chol_D is None:
-                D, self._chol_D = check_spd(D, "D")
+                D, L = check_spd(D, "D")
             else:       # private: a Cholesky factor computed accurately by the caller
-                D, self._chol_D = check_symmetric(D, "D"), _chol_D
+                L = np.asarray(_chol_D, dtype=np.float64)
+                diag = np.diagonal(L, axis1=-2, axis2=-1)
+                if not (np.all(np.isfinite(L)) and np.all(diag > 0)):
+                    raise ValueError("`D` must be positive definite, got a Cholesky factor "
+                                     "with a non-positive or non-finite diagonal")
+                D = check_symmetric(D, "D")
+            self._chol_D = _owned(L)
+        V, c, D = (_owned(a) for a in (V, c, D))
         self.V, self.c, self.D = V, c, D
         self.diagonal = family == "diagonal"
         self.encoder = family
@@ -238,6 +266,8 @@ class LinearGaussianVAE:
         for name in ("log_post_ratio", "logdet_D", "trace_D"):
             if name in self.__dict__:
                 out.__dict__[name] = cut(self.__dict__[name], 0)
+        if "log_marginal_var" in self.__dict__:
+            out.__dict__["log_marginal_var"] = cut(self.__dict__["log_marginal_var"], 1)
         out.batch_shape = (len(range(B)[start:stop]),) + self.batch_shape[1:]
         return out
 
@@ -247,17 +277,28 @@ class LinearGaussianVAE:
         \text{noise}))\,U^T`."""
         U, s, R = self.svd
         r = U.shape[-1]
-        noise = np.asarray(self.sigma2 if noise is None else noise)[..., None]
-        g = s[..., :r] / (s[..., :r] ** 2 + noise)
+        noise = self._noise(noise)[..., None]
+        g, _ = scaled_ratios(s[..., :r], noise)
         return (R[..., :, :r] * g[..., None, :]) @ np.swapaxes(U, -1, -2)
+
+    def _noise(self, noise):
+        if noise is None:
+            return np.asarray(self.sigma2)
+        noise = check_positive(noise, "noise")
+        try:
+            np.broadcast_shapes(noise.shape, self.batch_shape)
+        except ValueError:
+            raise ValueError(f"`noise` has shape {noise.shape}, which does not broadcast against "
+                             f"the model's batch shape {self.batch_shape}") from None
+        return noise
 
     def posterior_cov_eigen(self, noise=None):
         r"""Eigen-decomposition ``(tau, R)`` of :math:`\text{noise}\,M^{-1} = R\,\mathrm{diag}
         (\tau)R^T`, :math:`\tau_i = \text{noise}/(s_i^2+\text{noise})`, shapes (..., k) and
         (..., k, k)."""
         _, s, R = self.svd
-        noise = np.asarray(self.sigma2 if noise is None else noise)[..., None]
-        return noise / (s**2 + noise), R
+        noise = self._noise(noise)[..., None]
+        return scaled_ratios(s, noise)[1], R
 
     # ---- cached decompositions (private) -------------------------------------------------------
 
@@ -282,7 +323,14 @@ class LinearGaussianVAE:
         r""":math:`\sum_i \log(\sigma^2/(s_i^2+\sigma^2)) = -\sum_i \operatorname{log1p}(s_i^2/\sigma^2)`,
         the log-determinant of :math:`\sigma^2 M^{-1}`, shape (...)."""
         s = self.svd[1]
-        return -np.sum(np.log1p(s**2 / np.asarray(self.sigma2)[..., None]), axis=-1)
+        return -np.sum(log1p_sq_ratio(s, np.asarray(self.sigma2)[..., None]), axis=-1)
+
+    @cached_property
+    def log_marginal_var(self):
+        r""":math:`\log(s_i^2+\sigma^2)` for the first min(n, k) singular values, shape
+        (..., min(n, k)), without forming :math:`s_i^2` (no overflow)."""
+        r = min(self.n, self.k)
+        return log_sq_sum(self.svd[1][..., :r], np.asarray(self.sigma2)[..., None])
 
     @cached_property
     def logdet_D(self):
@@ -292,7 +340,11 @@ class LinearGaussianVAE:
 
     @cached_property
     def trace_D(self):
-        return np.sum(self.D, axis=-1) if self.diagonal else np.trace(self.D, axis1=-2, axis2=-1)
+        """tr D; for a full D the squared norm of its Cholesky factor (the same matrix that
+        gives log det D)."""
+        if self.diagonal:
+            return np.sum(self.D, axis=-1)
+        return np.sum(self._chol_D * self._chol_D, axis=(-2, -1))
 
 
 class DataMoments:
@@ -308,6 +360,15 @@ class DataMoments:
         Data mean.
     cov : array_like, shape (..., n, n)
         Symmetric positive semi-definite.
+
+    Attributes
+    ----------
+    eigenvalues : ndarray, shape (..., n)
+        Eigenvalues of ``cov`` in **descending** order (the order of every spectrum in the
+        package: :func:`~gaussrelbo.load_spectrum`, :func:`~gaussrelbo.spectral_objective`,
+        the optima atlas), rounding negatives clipped to 0.
+    eigenvectors : ndarray, shape (..., n, n)
+        The matching eigenvectors, as columns.
 
     Examples
     --------
@@ -325,6 +386,7 @@ class DataMoments:
             raise ValueError(f"`mean` must have n >= 1 entries, got shape {mean.shape}")
         cov = check_shape(as_float_array(cov, "cov"), "cov", (n, n), f"(..., n, n) with n={n}")
         cov, lam, vec = check_psd(cov, "cov")
+        mean, cov, lam, vec = (_owned(a) for a in (mean, cov, lam, vec))
         self.mean, self.cov, self.n = mean, cov, n
         self.eigenvalues, self.eigenvectors = lam, vec
         try:
@@ -340,11 +402,23 @@ class DataMoments:
         X = as_float_array(X, "X")
         if X.ndim != 2 or X.shape[0] < 1:
             raise ValueError(f"`X` must have shape (N, n) with N >= 1, got {X.shape}")
-        if ddof not in (0, 1) or X.shape[0] <= ddof:
-            raise ValueError(f"`ddof` must be 0 or 1 and less than N={X.shape[0]}, got {ddof!r}")
-        mean = X.mean(axis=0)
-        Xc = X - mean
-        return cls(mean, Xc.T @ Xc / (X.shape[0] - ddof))
+        if isinstance(ddof, (bool, np.bool_)) or ddof not in (0, 1) or X.shape[0] <= ddof:
+            raise ValueError(f"`ddof` must be 0 or 1 and less than N={X.shape[0]}, got "
+                             f"{fmt(ddof)}")
+        # Scaled by the largest entry so that neither the mean nor the products overflow
+        # while the covariance itself is representable.
+        top = float(np.max(np.abs(X)))
+        scale = 2.0 ** int(np.frexp(top)[1]) if top > 0 else 1.0     # a power of 2: exact
+        Xs = X / scale
+        mean_s = Xs.mean(axis=0)
+        Xc = Xs - mean_s
+        cov_s = Xc.T @ Xc / (X.shape[0] - ddof)
+        with np.errstate(over="ignore"):
+            mean, cov = mean_s * scale, cov_s * scale * scale
+        if not np.all(np.isfinite(cov)):
+            raise ValueError(f"`X` has a covariance beyond the float64 range (largest entry "
+                             f"{fmt(top)}); rescale the data")
+        return cls(mean, cov)
 
     @classmethod
     def from_spectrum(cls, eigenvalues: ArrayLike, mean: ArrayLike | None = None) -> DataMoments:

@@ -55,7 +55,8 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
 from ._numerics import log1p_ratio, logdet_chol
-from ._validation import as_float_array, check_alpha, check_beta, check_shape, check_spd
+from ._validation import (as_float_array, check_alpha, check_beta, check_int, check_random_state,
+                          check_shape, check_spd)
 from .model import DataMoments, LinearGaussianVAE
 
 __all__ = [
@@ -106,21 +107,13 @@ class MCEstimate:
 # ---- validation -----------------------------------------------------------------------------
 
 def _check_n(n_samples, name="n_samples"):
-    # The standard error needs a sample variance, so at least two draws.
-    if isinstance(n_samples, (bool, np.bool_)) or not isinstance(n_samples, (int, np.integer)) \
-            or n_samples < 2:
-        raise ValueError(f"`{name}` must be an integer >= 2, got {n_samples!r}")
-    return int(n_samples)
+    # The standard error needs a sample variance, so at least two draws; draws are made in
+    # chunks, so the bound is one of time, not memory.
+    return check_int(n_samples, name, 2, 10**12)
 
 
 def _rng(random_state):
-    if random_state is None or isinstance(random_state, np.random.Generator):
-        return np.random.default_rng(random_state)
-    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool) \
-            and random_state >= 0:
-        return np.random.default_rng(int(random_state))
-    raise ValueError(f"`random_state` must be None, a non-negative int or a "
-                     f"numpy.random.Generator, got {random_state!r}")
+    return np.random.default_rng(check_random_state(random_state))
 
 
 def _scalar(arr, name):

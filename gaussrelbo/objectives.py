@@ -11,6 +11,13 @@ All objectives are quadratic in x, so one code path serves both: a data average 
 :math:`\|Ax + a\|^2` is :math:`\|A\mu_D + a\|^2 + \|AL\|_F^2` with :math:`LL^T = S`, and a single
 point is the same with :math:`L = 0`.  The Renyi term lives in :func:`renyi_term` alone.
 
+Range: every quotient by :math:`\sigma^2` or :math:`s_i^2 + \sigma^2` is formed before it is
+squared and :math:`\log(1 + s_i^2/\sigma^2)` in log form, so a value inside the float64 range
+stays finite for any finite input.  A value beyond it (or within a small factor of
+1.8e308, where an intermediate sum overflows) is returned as ``+inf``/``-inf``; where two
+overflowed terms would cancel the function raises ``ValueError``.  No result is ever NaN, and
+floating-point warnings are not emitted.
+
 Cost: the SVD :math:`W = U\,\mathrm{diag}(s)R^T` and two products with the data factor,
 :math:`VL` and :math:`U^TL` (all else is :math:`O(k^2 n)`).  The residual
 :math:`x - b - W(Vx+c)` splits into its part outside the range of :math:`U`,
@@ -27,7 +34,7 @@ from typing import Callable, TypeVar, Union
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._numerics import ell, ell_deficit, log1p_ratio, renyi_weight
+from ._numerics import col_norms, ell, ell_deficit, log1p_ratio, renyi_weight, scaled_ratios
 from ._validation import as_float_array, check_alpha, check_beta
 from .model import DataMoments, LinearGaussianVAE
 
@@ -46,6 +53,8 @@ __all__ = [
 _LOG_2PI = np.log(2.0 * np.pi)
 # a value per model/data/order: a numpy scalar (a float) or an array
 Result = Union[float, np.ndarray]
+# Eigenvalues mu of L1^-1 Sigma2 L1^-T within this many ulps (per latent) of 1 count as 1.
+_MU_TOL = 8.0 * np.finfo(float).eps
 
 
 # ---- the data, as a centre vector plus an optional spread factor --------------------------------
@@ -134,10 +143,12 @@ class _Proj:
     r"""The projections every objective shares, computed once per call.
 
     ``enc``: the encoder mean :math:`Vx + c`; ``a``: :math:`U^T(x-b)`; ``perp``: the data
-    average of :math:`\|(I-UU^T)(x-b)\|^2`.  Each of ``enc``/``a`` is a (centre, spread) pair.
+    average of :math:`\|(I-UU^T)(x-b)\|^2/\sigma^2` (divided before squaring, so it does
+    not overflow while the quotient is finite); ``sd``: :math:`\sigma`, shape (..., 1).  Each
+    of ``enc``/``a`` is a (centre, spread) pair.
     """
 
-    __slots__ = ("enc", "a", "perp")
+    __slots__ = ("enc", "a", "perp", "sd")
 
     def __init__(self, model, d):
         U = model.svd[0]
@@ -145,23 +156,42 @@ class _Proj:
         self.enc = None if model.V is None else d.apply(model.V, model.c)
         a_c, a_s = d.apply(np.swapaxes(U, -1, -2), center=rc)
         self.a = (a_c, a_s)
+        self.sd = sd = np.sqrt(np.asarray(model.sigma2))[..., None]
         if U.shape[-1] == model.n:                   # U square: nothing lies outside its range
-            self.perp = np.zeros(np.shape(rc)[:-1])
+            self.perp = np.zeros(np.broadcast_shapes(np.shape(rc)[:-1], sd.shape[:-1]))
             return
-        perp_c = rc - (U @ a_c[..., None])[..., 0]
+        perp_c = (rc - (U @ a_c[..., None])[..., 0]) / sd
         perp = np.sum(perp_c * perp_c, axis=-1)
         if a_s is not None:
             # lambda_j - ||U^T l_j||^2 cancels when l_j lies near range(U), but so does the
             # input: the off-range variance is itself only known to ~eps ||S||.
-            perp = perp + np.sum(np.maximum(d.lam - np.einsum("...ij,...ij->...j", a_s, a_s),
-                                            0.0), axis=-1)
+            off = np.sum(np.maximum(d.lam - np.einsum("...ij,...ij->...j", a_s, a_s), 0.0),
+                         axis=-1) / np.asarray(model.sigma2)
+            if not np.all(np.isfinite(off)):        # squares overflowed: divide first
+                a_s = a_s / sd[..., None]
+                off = np.sum(np.maximum(d.lam / (sd * sd)
+                                        - np.einsum("...ij,...ij->...j", a_s, a_s), 0.0),
+                             axis=-1)
+            perp = perp + off
         self.perp = perp
+
+
+def _sq_over(y, sigma2):
+    r"""Per-batch :math:`\|y\|_F^2/\sigma^2` over the last two axes: squared first (fast),
+    divided by :math:`\sigma` first where the squares overflow or underflow."""
+    out = np.einsum("...ij,...ij->...", y, y) / sigma2
+    if not np.all(np.isfinite(out)) or np.any(out < 1e-290):
+        ys = y / np.sqrt(sigma2)[..., None, None]
+        out = np.einsum("...ij,...ij->...", ys, ys)
+    return out
 
 
 def _out(value, shape):
     value = np.broadcast_to(value, np.broadcast_shapes(np.shape(value), shape))
     if np.any(np.isnan(value)):
-        raise FloatingPointError("a NaN was produced; please report this as a bug")
+        # Valid finite input reaches NaN only as inf - inf, after two terms overflowed.
+        raise ValueError("the value is outside the float64 range: two of its terms overflow "
+                         "to infinity and cancel (rescale the data or the model)")
     return value[()] if value.ndim == 0 else np.array(value)
 
 
@@ -175,16 +205,24 @@ def _distortion(model, p):
     enc_c, enc_s = p.enc
     r = a_c.shape[-1]
     sr, Rrt = s[..., :r], np.swapaxes(R[..., :, :r], -1, -2)
-    # U^T (residual) = U^T (x - b) - diag(s) R^T (V x + c); the rest of the residual is perp
-    y_c = a_c - sr * (Rrt @ enc_c[..., None])[..., 0]
-    y_s = None if a_s is None else a_s - (sr[..., :, None] * Rrt) @ enc_s
-    sq = p.perp + _Data.mean_sq(y_c, y_s)
-    # tr(W D W^T) = sum_ij (W^T W)_ij D_ij
-    if m.diagonal:
-        trWDW = np.sum(np.sum(W * W, axis=-2) * m.D, axis=-1)
+    sd = p.sd
+    # U^T (residual) = U^T (x - b) - diag(s) R^T (V x + c); the rest of the residual is perp.
+    # Everything is divided by sigma before it is squared (no overflow of a finite quotient).
+    y_c = (a_c - sr * (Rrt @ enc_c[..., None])[..., 0]) / sd
+    sq = p.perp + _Data.mean_sq(y_c, None)
+    if a_s is not None:
+        sq = sq + _sq_over(a_s - (sr[..., :, None] * Rrt) @ enc_s, sigma2)
+    # tr(W D W^T) / sigma^2 = ||W L||_F^2 / sigma^2 with D = L L^T: the same factor as log det D
+    # and tr D, so the three terms describe one positive definite matrix.
+    if m.diagonal:             # sum_i ||w_i||^2 D_i / sigma^2
+        trWDW = np.sum(np.einsum("...ij,...ij->...j", W, W) * m.D, axis=-1) / sigma2
+        if not np.all(np.isfinite(trWDW)) or np.any(trWDW < 1e-290):
+            # (||w_i|| sqrt(D_i) / sigma)^2: no factor overflows or underflows
+            t = col_norms(W) * np.sqrt(m.D) / sd
+            trWDW = np.sum(t * t, axis=-1)
     else:
-        trWDW = np.sum((np.swapaxes(W, -1, -2) @ W) * m.D, axis=(-2, -1))
-    return 0.5 * m.n * (_LOG_2PI + np.log(sigma2)) + (sq + trWDW) / (2.0 * sigma2)
+        trWDW = _sq_over(W @ m._chol_D, sigma2)
+    return 0.5 * m.n * (_LOG_2PI + np.log(sigma2)) + 0.5 * (sq + trWDW)
 
 
 def _rate(model, p):
@@ -199,11 +237,16 @@ def _log_evidence(model, p):
     s = m.svd[1]
     sigma2 = np.asarray(m.sigma2)
     a_c, a_s = p.a
-    s2 = s[..., :a_c.shape[-1]] ** 2
-    quad = (np.sum(_Data.mean_sq_each(a_c, a_s) / (s2 + sigma2[..., None]), axis=-1)
-            + p.perp / sigma2)
-    # log det C = n log sigma^2 + sum_i log1p(s_i^2 / sigma^2)
-    logdetC = m.n * np.log(sigma2) - m.log_post_ratio
+    r = a_c.shape[-1]
+    # sqrt(s_i^2 + sigma^2) as a hypot: neither s_i^2 nor the sum overflows
+    root = np.hypot(s[..., :r], p.sd)
+    quad = np.sum(_Data.mean_sq_each(a_c, a_s) / (root * root), axis=-1)
+    if not np.all(np.isfinite(quad)) or np.any(quad < 1e-290):
+        quad = np.sum(_Data.mean_sq_each(a_c / root,
+                                         None if a_s is None else a_s / root[..., None]), axis=-1)
+    quad = quad + p.perp
+    # log det C = (n - r) log sigma^2 + sum_i log(s_i^2 + sigma^2)
+    logdetC = (m.n - r) * np.log(sigma2) + np.sum(m.log_marginal_var, axis=-1)
     return -0.5 * (m.n * _LOG_2PI + logdetC + quad)
 
 
@@ -225,19 +268,27 @@ _F = TypeVar("_F", bound=Callable)
 
 
 def _chunked(fn: _F) -> _F:
+    """Evaluate in chunks along the batch axis (see above), with floating-point warnings
+    silenced: a value beyond float64 is reported as +-inf, or as a ValueError from :func:`_out`
+    where two overflowed terms meet (inf - inf, 0 * inf), never as a warning or a NaN."""
     @functools.wraps(fn)
     def wrapper(model, data, *order):
-        if (isinstance(model, LinearGaussianVAE) and model.batch_shape
-                and all(np.ndim(o) == 0 for o in order)
-                and (data.batch_shape == () if isinstance(data, DataMoments)
-                     else np.ndim(data) == 1)):
-            B = model.batch_shape[0]
-            chunk = max(8, _CHUNK_ENTRIES // (model.k * model.n))
-            if B > 2 * chunk:
-                return np.concatenate([fn(model._chunk(i, i + chunk), data, *order)
-                                       for i in range(0, B, chunk)], axis=0)
-        return fn(model, data, *order)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            return _chunked_call(fn, model, data, *order)
     return wrapper  # type: ignore[return-value]
+
+
+def _chunked_call(fn, model, data, *order):
+    if (isinstance(model, LinearGaussianVAE) and model.batch_shape
+            and all(np.ndim(o) == 0 for o in order)
+            and (data.batch_shape == () if isinstance(data, DataMoments)
+                 else np.ndim(data) == 1)):
+        B = model.batch_shape[0]
+        chunk = max(8, _CHUNK_ENTRIES // (model.k * model.n))
+        if B > 2 * chunk:
+            return np.concatenate([fn(model._chunk(i, i + chunk), data, *order)
+                                   for i in range(0, B, chunk)], axis=0)
+    return fn(model, data, *order)
 
 
 @_chunked
@@ -336,7 +387,12 @@ def log_evidence(model: LinearGaussianVAE, data: DataMoments | ArrayLike) -> Res
     Uses the SVD :math:`W = U\,\mathrm{diag}(s)R^T`: :math:`\log\det C = n\log\sigma^2 +
     \sum_i \operatorname{log1p}(s_i^2/\sigma^2)` and
     :math:`(x-b)^TC^{-1}(x-b) = \sum_i (u_i^T(x-b))^2/(s_i^2+\sigma^2) +
-    \|(I-UU^T)(x-b)\|^2/\sigma^2`.  Population form Theory §5.
+    \|(I-UU^T)(x-b)\|^2/\sigma^2`, with :math:`\log(s_i^2+\sigma^2)` and the quotients
+    formed without overflow (a finite answer stays finite for :math:`s_i/\sigma` up to
+    :math:`10^{308}`; a value beyond float64 is ``-inf``).  Singular values below about
+    :math:`\epsilon\|W\|_2` are rounding noise of the SVD: for a rank-deficient ``W`` with
+    :math:`\sigma^2 \lesssim (\epsilon\|W\|_2)^2` their terms, and so the result, lose their
+    digits (see :class:`~gaussrelbo.LinearGaussianVAE`).  The population form (Theory §5) averages the quadratic over the data.
 
     Examples
     --------
@@ -508,8 +564,11 @@ def relbo(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: ArrayL
     d = _data(model, data)
     shape = _order_shape(d.shape, alpha.shape, "alpha")
     p = _Proj(model, d)
-    value = (-_distortion(model, p) - _rate(model, p)
-             + renyi_weight(alpha) * _renyi_bracket(model, alpha))
+    # The Renyi term is skipped where its weight is exactly 0 (alpha = 1): RELBO_1 is the ELBO
+    # exactly, also where the bracket is infinite (no 0 * inf).
+    with np.errstate(invalid="ignore"):
+        term = np.where(alpha == 1.0, 0.0, renyi_weight(alpha) * _renyi_bracket(model, alpha))
+    value = -_distortion(model, p) - _rate(model, p) + term
     return _out(value, shape)
 
 
@@ -551,13 +610,19 @@ def relbo_expansion(model: LinearGaussianVAE, data: DataMoments | ArrayLike,
     >>> bool(np.isclose(diff, gr.relbo(m, data, 0.3) - gr.elbo(m, data), rtol=1e-12))
     True
     """
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        return _relbo_expansion(model, data, alpha)
+
+
+def _relbo_expansion(model, data, alpha):
     alpha = check_alpha(alpha)
     d = _data(model, data)
     shape = _order_shape(d.shape, alpha.shape, "alpha")
     b1 = 0.5 * (model.logdet_D - model.log_post_ratio)              # B(1)
     t = alpha - 1.0
-    diff = renyi_weight(alpha) * _renyi_bracket(model, alpha)
-    rem = t * t / alpha * (b1 - 0.5 * model.k * ell_deficit(t))
+    with np.errstate(invalid="ignore"):          # alpha = 1: exactly 0, also for infinite B
+        diff = np.where(alpha == 1.0, 0.0, renyi_weight(alpha) * _renyi_bracket(model, alpha))
+        rem = np.where(alpha == 1.0, 0.0, t * t / alpha * (b1 - 0.5 * model.k * ell_deficit(t)))
     return _out(diff, shape), _out(-b1, np.broadcast_shapes(d.shape, np.shape(b1))), \
         _out(rem, shape)
 
@@ -592,8 +657,15 @@ def vr_bound(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: Arr
     .. math:: D_\alpha = \frac\alpha2\sum_i\frac{E\,\tilde\delta_i^2}{\mu_i(1+ty_i)}
               - \frac12\sum_i\Big[\frac{\operatorname{log1p}(t y_i)}{t} - \log\mu_i\Big],
 
-    :math:`\tilde\delta = Q^TL_1^{-1}\delta`, which is the closed form of Theory §11 with its
-    removable singularity at :math:`\alpha = 1` taken out.
+    :math:`\tilde\delta = Q^TL_1^{-1}\delta`, the closed form of the Renyi divergence between
+    Gaussians (Theory §11) with its removable singularity at :math:`\alpha = 1` taken out.
+
+    Limitation: the :math:`\mu_i` are computed to a few ulps, and for
+    :math:`|\alpha| \gtrsim 1/\epsilon \approx 4.5\times10^{15}` those ulps alone decide
+    the sign of :math:`1 + t y_i`.  An eigenvalue within :math:`8k\epsilon` of 1 is therefore
+    taken as exactly 1 (``q`` equals the posterior along that axis, which contributes 0), so
+    ``q = p(z|x)`` gives :math:`\log p(x)` for every :math:`\alpha`; otherwise, at such
+    :math:`\alpha`, the result is as uncertain as :math:`\mu_i` is.
 
     References
     ----------
@@ -611,13 +683,15 @@ def vr_bound(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: Arr
         chol = m._chol_D
         G = np.linalg.solve(chol, R * np.sqrt(tau)[..., None, :])      # L1^-1 R diag(sqrt tau)
     Q, gamma, _ = np.linalg.svd(G)
-    mu = gamma**2                                       # eigenvalues of L1^-1 Sigma2 L1^-T
+    with np.errstate(over="ignore", divide="ignore"):
+        mu = gamma**2                                   # eigenvalues of L1^-1 Sigma2 L1^-T
+        log_mu = 2.0 * np.log(gamma)                    # finite where mu overflows
     # delta = (V - M^-1 W^T) x + c + M^-1 W^T b = (V x + c) - R diag(s/(s^2+sigma2)) U^T (x - b)
     p = _Proj(m, d)
     _, s, _ = m.svd
     (enc_c, enc_s), (a_c, a_s) = p.enc, p.a
     r = a_c.shape[-1]
-    gain = (s[..., :r] / (s[..., :r] ** 2 + np.asarray(m.sigma2)[..., None]))
+    gain = scaled_ratios(s[..., :r], np.asarray(m.sigma2)[..., None])[0]
     Rr = R[..., :, :r]
     dc = enc_c - (Rr @ (gain * a_c)[..., None])[..., 0]
     ds = None if a_s is None else enc_s - Rr @ (gain[..., :, None] * a_s)
@@ -632,21 +706,35 @@ def vr_bound(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: Arr
     a = alpha[..., None]
     t = a - 1.0
     shape = _order_shape(d.shape, alpha.shape, "alpha")
+    # mu = 1 (q's covariance equals the posterior's along that axis) is only known to a few
+    # ulps; for |alpha| >= 1/eps those ulps alone would decide whether Sigma_alpha is positive
+    # definite, so mu within _MU_TOL of 1 is taken as exactly 1 (y = 0: no contribution).
+    mu = np.where(np.abs(mu - 1.0) <= _MU_TOL * m.k, 1.0, mu)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        z = a + (1.0 - a) / mu                          # 1 + t y, y = 1 - 1/mu, without rounding y
-        inside = np.all(z > 0, axis=-1)
+        # 1 - 1/mu; mu - 1 is exact near 1; exactly 1 where mu overflows
+        y = np.where(np.isinf(mu), 1.0, (mu - 1.0) / mu)
+        z = np.where(y == 0.0, 1.0, a + (1.0 - a) / mu)  # 1 + t y, without rounding y
+        # Sigma_alpha is a positive combination of two covariances for 0 <= alpha <= 1
+        inside = np.all(z > 0, axis=-1) | ((alpha >= 0.0) & (alpha <= 1.0))
         zq = np.where(z > 0, z, 1.0)
-        # quadratic term: E delta~^2 / (mu z) = E delta~^2 / (alpha mu + 1 - alpha)
-        quad = np.sum(e_delta2 / np.where(z > 0, a * mu + (1.0 - a), 1.0), axis=-1)
+        # mu z = alpha mu + 1 - alpha; where z overflows (mu tiny, |alpha| large) this product
+        # is still finite, and log z = log(mu z) - log mu
+        w = a * mu + (1.0 - a)
+        big = np.isinf(zq)
+        muz = np.where(big, w, mu * zq)
+        logz = np.where(big, np.log(np.where(big & (w > 0), w, 1.0)) - log_mu, np.log(zq))
+        # quadratic term: E delta~^2 / (mu z)
+        quad = np.sum(np.where(e_delta2 == 0.0, 0.0, e_delta2 / muz), axis=-1)
         # log1p(t y)/t: the series near t = 0, log1p while 1 + t y >= 1/2, else log(z)/t
-        y = 1.0 - 1.0 / mu
         ty = t * y
         near = np.abs(ty) < 0.5
         logratio = np.where(near, log1p_ratio(np.where(near, t, 0.0), y),
-                            np.log(zq) / np.where(near, 1.0, t))
-        logterm = np.sum(logratio - np.log(mu), axis=-1)
-        D_alpha = 0.5 * alpha * quad - 0.5 * logterm
-        value = _log_evidence(m, p) - D_alpha
+                            logz / np.where(near, 1.0, t))
+        logterm = np.sum(logratio - log_mu, axis=-1)
+        # alpha * quad is exactly 0 at alpha = 0 (no 0 * inf when the mean term overflows)
+        D_alpha = np.where(alpha == 0.0, 0.0, 0.5 * alpha * quad) - 0.5 * logterm
+        LL = _log_evidence(m, p)
+        value = np.where(alpha == 0.0, LL, LL - D_alpha)       # alpha = 0 is log p(x) exactly
         # alpha = 1 is the ELBO exactly (the KL of q from the posterior)
         one = alpha == 1.0
         if np.any(one):

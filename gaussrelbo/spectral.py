@@ -12,7 +12,7 @@ matrix route of :mod:`gaussrelbo.objectives` is the general one.
 import numpy as np
 
 from . import _generated as g
-from ._validation import as_float_array, check_alpha, check_beta, check_positive
+from ._validation import as_float_array, check_alpha, check_beta, check_positive, fmt
 
 __all__ = ["profiled_objective", "spectral_objective"]
 
@@ -26,7 +26,11 @@ def _spectrum(lam):
                          f"{lam.shape}")
     if np.any(lam < 0):
         raise ValueError(f"`lam` (data covariance eigenvalues) must be non-negative, got "
-                         f"{lam[lam < 0][0]!r}")
+                         f"{fmt(lam[lam < 0][0])}")
+    if np.any(np.diff(lam) > 0):
+        raise ValueError("`lam` (data covariance eigenvalues) must be sorted in descending "
+                         f"order, like DataMoments.eigenvalues and load_spectrum, got "
+                         f"{fmt(lam[0])} before {fmt(lam[int(np.argmax(np.diff(lam) > 0)) + 1])}")
     return lam
 
 
@@ -62,7 +66,8 @@ def spectral_objective(lam, w, v, d, sigma2, objective="relbo", alpha=None, beta
     Parameters
     ----------
     lam : array_like, shape (n,)
-        Eigenvalues of the data covariance.
+        Eigenvalues of the data covariance, in descending order (ascending input is refused:
+        it would put the latents on the smallest eigenvalues).
     w, v, d : array_like, shape (k,)
         Column norms, encoder gains and encoder variances of the k latent dimensions.
     sigma2 : float

@@ -218,9 +218,9 @@ def test_bad_alpha(alpha, match):
     (np.array([[np.nan, 0.0], [0.0, 1.0]]), r"`cov` must be finite \(no NaN or inf\), got an "
                                             r"array of shape \(2, 2\) with 1 non-finite"),
     (np.array([[np.inf, 0.0], [0.0, 1.0]]), r"`cov` must be finite \(no NaN or inf\)"),
-    (np.ones(3), r"`cov` must have shape \(\.\.\., k, k\), got \(3,\)"),
-    (np.ones((2, 3)), r"`cov` must have shape \(\.\.\., k, k\), got \(2, 3\)"),
-    (2.0, r"`cov` must have shape \(\.\.\., k, k\), got \(\)"),
+    (np.ones(3), r"`cov` must have shape \(\.\.\., k, k\) with k >= 1, got \(3,\)"),
+    (np.ones((2, 3)), r"`cov` must have shape \(\.\.\., k, k\) with k >= 1, got \(2, 3\)"),
+    (2.0, r"`cov` must have shape \(\.\.\., k, k\) with k >= 1, got \(\)"),
     ("abc", r"`cov` must be a real number or array, got 'abc'"),
 ])
 def test_bad_cov(cov, match):

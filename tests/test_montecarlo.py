@@ -295,6 +295,8 @@ def test_log_mean_exp_against_mpmath(t, weighted):
         assert abs(se[j] / float(ref_se) - 1.0) <= 1e-13
 
 
+_NS = r"`n_samples` must be an integer in \[2, 1000000000000\]"
+
 @pytest.mark.parametrize("t", [0.0, 1e-12, 0.1, 1.0, -0.7, 20.0])
 def test_jackknife_against_mpmath(t):
     # n L - (n - 1) mean_i L_{-i}, L = (1/t) log mean e^{t a}, at 50 digits
@@ -315,10 +317,10 @@ def test_jackknife_against_mpmath(t):
 
 
 BAD = [
-    (lambda m, d: mc.mc_elbo(m, d, 0), r"`n_samples` must be an integer >= 2, got 0"),
-    (lambda m, d: mc.mc_elbo(m, d, -5), r"`n_samples` must be an integer >= 2, got -5"),
-    (lambda m, d: mc.mc_elbo(m, d, 1), r"`n_samples` must be an integer >= 2, got 1"),
-    (lambda m, d: mc.mc_elbo(m, d, 10.5), r"`n_samples` must be an integer >= 2, got 10.5"),
+    (lambda m, d: mc.mc_elbo(m, d, 0), _NS + r", got 0"),
+    (lambda m, d: mc.mc_elbo(m, d, -5), _NS + r", got -5"),
+    (lambda m, d: mc.mc_elbo(m, d, 1), _NS + r", got 1"),
+    (lambda m, d: mc.mc_elbo(m, d, 10.5), _NS + r", got 10.5"),
     (lambda m, d: mc.mc_elbo(m, d, 1000.0), r"`n_samples` must be an integer"),
     (lambda m, d: mc.mc_elbo(m, d, True), r"`n_samples` must be an integer"),
     (lambda m, d: mc.mc_relbo(m, d, 0.0), r"`alpha` must be positive and finite, got 0.0"),
@@ -351,7 +353,7 @@ BAD = [
      r"`mean` and `cov` must be unbatched"),
     (lambda m, d: mc.mc_renyi_entropy(np.zeros(2), np.eye(2), 0.0), r"`alpha` must be positive"),
     (lambda m, d: mc.mc_renyi_entropy(np.zeros(2), np.eye(2), 1.0, 0),
-     r"`n_samples` must be an integer >= 2"),
+     _NS),
 ]
 
 

@@ -29,8 +29,8 @@ class _Spec:
             if lam.batch_shape != ():
                 raise ValueError(f"`lam` must be unbatched DataMoments, got batch shape "
                                  f"{lam.batch_shape}")
-            self.mean, self.basis = lam.mean, lam.eigenvectors[:, ::-1]
-            lam = np.asarray(lam.eigenvalues, float)[::-1]
+            self.mean, self.basis = lam.mean, lam.eigenvectors
+            lam = np.asarray(lam.eigenvalues, float)
         else:
             lam = as_float_array(lam, "lam")
             if lam.ndim != 1 or lam.size == 0:

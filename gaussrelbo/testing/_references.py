@@ -1,10 +1,13 @@
 r"""High-precision reference values (mpmath) for the tests and the benchmarks.
 
-One source of truth for "the right answer": every function evaluates a closed form of the Theory
-page (§2-§5 and §11) at ``dps`` significant decimal digits (default 50), written directly with mpmath
-matrices -- products, determinants and inverses -- and **never** through the package's routes
-(no SVD, no Cholesky, no spectral reductions).  So a match between :mod:`gaussrelbo` and this
-module checks the package's algebra and its floating-point care at once.
+One source of truth for "the right answer": every function evaluates a closed form (Gaussian
+Renyi entropies, the population objectives, Li & Turner's bound) at ``dps`` significant decimal
+digits (default 50), written directly with mpmath matrices -- products, and determinants and
+inverses of the covariance-like matrices from a diagonally scaled Cholesky factor at ``dps``
+digits (scale-free: no absolute tolerance; a matrix that rounds to an indefinite one is formed
+again at up to 16 times the digits) -- and **never** through the package's floating-point routes
+(no SVD, no spectral reductions, no float64 factor).  So a match between :mod:`gaussrelbo` and
+this module checks the package's algebra and its floating-point care at once.
 
 Conventions
 -----------
@@ -15,7 +18,7 @@ Conventions
   (There is no float flag on purpose: the reference keeps its digits until the comparison.)
 * Population (data-averaged) values only, for one unbatched model: ``W`` (n, k), ``b`` (n,),
   ``sigma2`` > 0, ``V`` (k, n), ``c`` (k,), ``D`` (k,) diagonal or (k, k) full, data ``mean``
-  (n,) and covariance ``cov`` (n, n).  The matrices are used as given (no symmetrisation).
+  (n,) and covariance ``cov`` (n, n).  Covariance-like matrices enter through their symmetric part.
 * The objectives of the per-datapoint point ``x`` are the population values with
   ``mean = x`` and ``cov = 0``.
 
@@ -31,6 +34,8 @@ Examples
 
 import mpmath
 import numpy as np
+
+from ._validation import fmt
 
 __all__ = [
     "beta_elbo",
@@ -56,8 +61,11 @@ __all__ = [
 # ---- exact conversion ---------------------------------------------------------------------------
 
 def _check_dps(dps):
-    if not (isinstance(dps, (int, np.integer)) and dps >= 16):
-        raise ValueError(f"`dps` must be an integer >= 16 (doubles convert exactly), got {dps!r}")
+    # >= 16: doubles convert exactly; <= 10 000: beyond that one evaluation takes minutes
+    if isinstance(dps, (bool, np.bool_)) or not (isinstance(dps, (int, np.integer))
+                                                 and 16 <= dps <= 10_000):
+        raise ValueError(f"`dps` must be an integer in [16, 10000] (doubles convert exactly), "
+                         f"got {fmt(dps)}")
     return int(dps)
 
 
@@ -100,12 +108,97 @@ def _dot(a, b):
     return mpmath.fsum(a[i] * b[i] for i in range(a.rows))
 
 
+def _chol_scaled(A):
+    """``(d, L)`` with ``A = diag(d) L L^T diag(d)``, ``d_i = sqrt(A_ii)``, or None when ``A`` is
+    not positive definite at the working precision.
+
+    Scale-free: the symmetric diagonal scaling makes the test and every later solve independent
+    of the units of ``A`` (mpmath's own ``cholesky`` uses an absolute tolerance, and its LU an
+    absolute pivot threshold, which fail for small-scale or very ill-conditioned input).  The
+    symmetric part of ``A`` is used.
+    """
+    k = A.rows
+    d = []
+    for i in range(k):
+        if not A[i, i] > 0:
+            return None
+        d.append(mpmath.sqrt(A[i, i]))
+    L = mpmath.zeros(k, k)
+    for j in range(k):
+        acc = 1 - mpmath.fsum(L[j, p] ** 2 for p in range(j))
+        if not acc > 0:
+            return None
+        L[j, j] = mpmath.sqrt(acc)
+        for i in range(j + 1, k):
+            aij = (A[i, j] + A[j, i]) / (2 * d[i] * d[j])
+            L[i, j] = (aij - mpmath.fsum(L[i, p] * L[j, p] for p in range(j))) / L[j, j]
+    return d, L
+
+
+class _NotPositiveDefinite(ValueError):
+    """A matrix that must be positive definite is not, at the working precision."""
+
+
+def _require_pd(A):
+    f = _chol_scaled(A)
+    if f is None:
+        raise _NotPositiveDefinite(f"matrix is not positive definite at {mpmath.mp.dps} digits")
+    return f
+
+
+# A matrix formed from doubles (W W^T + sigma^2 I, ...) may round to a singular one when its
+# condition exceeds 10**dps; the evaluation is then repeated at 2, 4, 8, 16 times the digits.
+_DPS_DOUBLINGS = 4
+
+
+def _escalate(dps, thunk):
+    """``thunk()`` at ``dps`` digits, repeated at more digits while a positive definite matrix
+    rounds to an indefinite one; the result is rounded to ``dps`` digits."""
+    for attempt in range(_DPS_DOUBLINGS + 1):
+        with mpmath.workdps(dps * 2**attempt):
+            try:
+                out = thunk()
+            except _NotPositiveDefinite:
+                continue
+        with mpmath.workdps(dps):
+            return +out
+    raise ValueError(f"a matrix is not positive definite even at {dps * 2**_DPS_DOUBLINGS} "
+                     "digits: the input is not positive definite")
+
+
 def _logdet(A):
-    """log det of a positive definite matrix, from mpmath's LU determinant."""
-    d = mpmath.det(A)
-    if d <= 0:
-        raise ValueError(f"matrix is not positive definite at {mpmath.mp.dps} digits (det = {d})")
-    return mpmath.log(d)
+    """log det of a symmetric positive definite matrix, from its scaled Cholesky factor."""
+    d, L = _require_pd(A)
+    return 2 * mpmath.fsum(mpmath.log(v) for v in d) + 2 * mpmath.fsum(
+        mpmath.log(L[i, i]) for i in range(L.rows))
+
+
+def _tri_inv(L):
+    """Inverse of a lower triangular matrix by forward substitution."""
+    k = L.rows
+    X = mpmath.zeros(k, k)
+    for j in range(k):
+        X[j, j] = 1 / L[j, j]
+        for i in range(j + 1, k):
+            X[i, j] = -mpmath.fsum(L[i, p] * X[p, j] for p in range(j, i)) / L[i, i]
+    return X
+
+
+def _inv_spd(A):
+    """Inverse of a symmetric positive definite matrix through its scaled Cholesky factor."""
+    d, L = _require_pd(A)
+    Li = _tri_inv(L)
+    Ai = Li.T * Li
+    k = A.rows
+    return mpmath.matrix([[Ai[i, j] / (d[i] * d[j]) for j in range(k)] for i in range(k)])
+
+
+def _chol_inv(A):
+    """``L^{-1}`` for the Cholesky factor ``L`` of ``A`` (``A = L L^T``), scale-free."""
+    d, L = _require_pd(A)
+    Li = _tri_inv(L)
+    k = A.rows
+    return mpmath.matrix([[Li[i, j] / d[j] for j in range(k)] for i in range(k)])
 
 
 # ---- scalar kernels (Theory §2) -----------------------------------------------------------------
@@ -285,12 +378,14 @@ def renyi_entropy(cov, alpha, dps=50):
         The value, carrying ``dps`` digits (``float(...)`` for a double).
     """
     dps = _check_dps(dps)
-    with mpmath.workdps(dps):
+
+    def value():
         S = _mat(np.atleast_2d(cov), "cov", (None, None))
         if S.rows != S.cols:
             raise ValueError(f"`cov` must be square, got {S.rows}x{S.cols}")
         k = S.rows
         return (k * mpmath.log(2 * mpmath.pi) + _logdet(S)) / 2 + k * ell(alpha, dps) / 2
+    return _escalate(dps, value)
 
 
 def shannon_entropy(cov, dps=50):
@@ -309,10 +404,12 @@ def shannon_entropy(cov, dps=50):
         The value, carrying ``dps`` digits (``float(...)`` for a double).
     """
     dps = _check_dps(dps)
-    with mpmath.workdps(dps):
+
+    def value():
         S = _mat(np.atleast_2d(cov), "cov", (None, None))
         k = S.rows
         return (k * (mpmath.log(2 * mpmath.pi) + 1) + _logdet(S)) / 2
+    return _escalate(dps, value)
 
 
 # ---- the linear-Gaussian VAE at high precision --------------------------------------------------
@@ -339,7 +436,7 @@ class _Pop:
 
     @property
     def Minv(self):
-        return self._get("Minv", lambda: mpmath.inverse(self.M))
+        return self._get("Minv", lambda: _inv_spd(self.M))
 
     @property
     def C(self):        # W W^T + sigma^2 I_n
@@ -380,7 +477,7 @@ class _Pop:
 
     def loglik(self):
         d = self.mu - self.b
-        Ci = mpmath.inverse(self.C)
+        Ci = _inv_spd(self.C)
         return -(self.n * mpmath.log(2 * mpmath.pi) + _logdet(self.C) + _tr(Ci * self.S)
                  + _dot(d, Ci * d)) / 2
 
@@ -408,12 +505,10 @@ class _Pop:
         a = _mpf(alpha)
         Sa = a * self.S2 + (1 - a) * self.D
         Sa = (Sa + Sa.T) / 2       # exact symmetry (the explicit inverse rounds)
-        try:
-            mpmath.cholesky(Sa)    # positive definiteness test only
-        except ValueError:
+        if _chol_scaled(Sa) is None:     # positive definiteness test, scale-free
             return None
         E, g = self.E_g
-        Sai = mpmath.inverse(Sa)
+        Sai = _inv_spd(Sa)
         quad = _tr(Sai * E * self.S * E.T) + _dot(g, Sai * g)
         logdets = _logdet(Sa) - (1 - a) * self.logdet_D - a * self._get(
             "ldS2", lambda: _logdet(self.S2))
@@ -434,7 +529,7 @@ class _Pop:
         """Sum of |terms| of the divergence in its cancellation-free form (see error_scale)."""
         a = _mpf(alpha)
         t = a - 1
-        Li = mpmath.inverse(mpmath.cholesky(self.D))
+        Li = _chol_inv(self.D)
         X = Li * self.S2 * Li.T
         mus = mpmath.eigsy((X + X.T) / 2, eigvals_only=True)
         quad = self._divergence_parts(a)[0]
@@ -468,8 +563,7 @@ def _pop(W, b, sigma2, V, c, D, mean, cov):
 
 
 def _run(dps, fn, params):
-    with mpmath.workdps(_check_dps(dps)):
-        return +fn(_pop(*params))
+    return _escalate(_check_dps(dps), lambda: fn(_pop(*params)))
 
 
 def distortion(W, b, sigma2, V, c, D, mean, cov, dps=50):
@@ -800,7 +894,7 @@ def vr_bound(W, b, sigma2, V, c, D, mean, cov, alpha, dps=50):
     return _run(dps, lambda p: p.vr(alpha), (W, b, sigma2, V, c, D, mean, cov))
 
 
-# ---- conditioning ----------------------------------------------------------------------------
+# ---- conditioning -------------------------------------------------------------------------------
 
 def error_scale(W, b, sigma2, V, c, D, mean, cov, vr_alphas=(), dps=60):
     r"""The scale of the floating-point error a careful double-precision evaluation may commit.

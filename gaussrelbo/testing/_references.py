@@ -35,7 +35,7 @@ Examples
 import mpmath
 import numpy as np
 
-from ._validation import fmt
+from .._validation import fmt
 
 __all__ = [
     "beta_elbo",

@@ -30,7 +30,7 @@ _LAZY = {
     "fit_population": "basins",
     "profiled_objective": "spectral",
     "spectral_objective": "spectral",
-    "sweep": "sweep",
+    "sweep": "_sweep",
     "from_pca": "bridges",
     "to_data_coordinates": "bridges",
     "to_numpyro": "bridges",

@@ -87,7 +87,7 @@ def register(subparsers):
 
 
 def run(args):
-    from .sweep import sweep
+    from ._sweep import sweep
 
     objectives = []
     for name in args.objective.split(","):

@@ -13,7 +13,7 @@ import functools
 
 import matplotlib
 import numpy as np
-from matplotlib import cycler
+from cycler import cycler
 from matplotlib.figure import Figure
 
 from . import landscapes as L

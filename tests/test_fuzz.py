@@ -150,7 +150,7 @@ def test_bad_scalar_value_errors(value, match):
 
 @pytest.mark.parametrize("call, match", [
     (lambda m: gr.relbo(m, [0.0, 0.0], 10**400), r"`alpha` must be within the float64 range"),
-    (lambda m: gr.optimal_encoder(m, "elbo", diagonal=None), r"`diagonal` must be True or"),
+    (lambda m: gr.optimal_encoder(m, "elbo", diagonal="yes"), r"`diagonal` must be True or"),
     (lambda m: gr.optimal_encoder(m, "elbo", diagonal=1.5), r"`diagonal` must be True or"),
     (lambda m: m.posterior_gain(noise=-1), r"`noise` must be positive and finite, got -1\.0"),
     (lambda m: gr.shannon_entropy(np.zeros((0, 0))), r"`cov` must have shape .* k >= 1"),

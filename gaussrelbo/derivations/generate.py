@@ -303,6 +303,10 @@ def equations():
                      T.stationary_w2["beta"][0]),
             Equation("learned σ² at a β-ELBO stationary point (L: sum of the unused λ_j)",
                      r"\sigma^2", T.sigma2_fixed_point),
+            Equation("cluster equation: the M-block eigenvalues μ of a column cluster with "
+                     "diagonal value m solve f_m(μ) = λ (a = α for the RELBO, 1 for the ELBO)",
+                     r"f_m(\mu)", T.cluster_f),
+            Equation("its unique positive root", r"\mu", T.cluster_mu),
         ],
     }
 

@@ -483,7 +483,7 @@ def critical_alpha(lam, sigma2):
 
 
 def active_counts(lam, k, alphas, reading="pointwise", sigma2=None):
-    """Active latent count at the global maximum for each alpha.
+    r"""Active latent count at the global maximum for each alpha.
 
     Parameters
     ----------

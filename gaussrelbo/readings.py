@@ -322,6 +322,22 @@ def _check_ce_feasible(lam, k, alpha, s2):
             f"{(1.0 - alpha) * float(lam[k])!r}; learn sigma2 (sigma2=None) or raise alpha")
 
 
+def _check_ce_bounded(lam, k, alpha):
+    """Learned sigma2: as sigma2 -> 0 (top-k active) a discarded direction contributes
+    (1/(2(alpha-1)) - 1/2) log sigma2 if lam_j > 0 and -log(sigma2)/2 if lam_j = 0, so the
+    objective is unbounded above iff N_zero >= N_pos (2-alpha)/(alpha-1) (alpha > 1), or there is
+    no positive discarded eigenvalue at all."""
+    disc = lam[k:]
+    n_pos, n_zero = int(np.count_nonzero(disc > 0)), int(np.count_nonzero(disc == 0))
+    unbounded = n_zero > 0 and (n_pos == 0 or (
+        alpha > 1 and n_zero >= n_pos * (2.0 - alpha) / (alpha - 1.0)))
+    if unbounded:
+        raise ValueError(
+            f"reading='cross_entropy' with learned `sigma2` is unbounded above at alpha={alpha!r}: "
+            f"{n_zero} discarded eigenvalue(s) are zero against {n_pos} positive ones "
+            "(sigma2 -> 0 wins); pass a fixed `sigma2`")
+
+
 def _ce_point(lam, k, alpha, sigma2, r):
     """Value of the cross-entropy optimum with the top-r directions active at noise sigma2."""
     cvar = np.full(lam.size, sigma2)
@@ -398,6 +414,7 @@ def reading_global_maximum(lam, k, alpha, reading="pointwise", sigma2=None):
         _check_ce_feasible(lam, k, a, s2)
         r = int(np.count_nonzero((2.0 - a) * lam[:k] > s2))
     else:
+        _check_ce_bounded(lam, k, a)
         best = None
         for r_ in range(k + 1):
             s2_ = _sigma2_ce(lam[r_:], a)
@@ -407,8 +424,8 @@ def reading_global_maximum(lam, k, alpha, reading="pointwise", sigma2=None):
             if best is None or val > best[0]:
                 best = (val, r_, s2_)
         if best is None:
-            raise ValueError("no self-consistent learned `sigma2` for this spectrum (the "
-                             "discarded eigenvalues are all zero); pass a fixed `sigma2`")
+            raise ValueError("no self-consistent learned `sigma2` for this spectrum; pass a "
+                             "fixed `sigma2`")
         _, r, s2 = best
     w2 = np.zeros(k)
     w2[:r] = (2.0 - a) * lam[:r] - s2

@@ -333,9 +333,10 @@ def _check_ce_bounded(lam, k, alpha):
         alpha > 1 and n_zero >= n_pos * (2.0 - alpha) / (alpha - 1.0)))
     if unbounded:
         raise ValueError(
-            f"reading='cross_entropy' with learned `sigma2` is unbounded above at alpha={alpha!r}: "
-            f"{n_zero} discarded eigenvalue(s) are zero against {n_pos} positive ones "
-            "(sigma2 -> 0 wins); pass a fixed `sigma2`")
+            f"reading='cross_entropy' with learned `sigma2` has no maximum at alpha={alpha!r} "
+            f"(unbounded above, or a supremum only approached as sigma2 -> 0): {n_zero} "
+            f"discarded eigenvalue(s) are zero against {n_pos} positive ones; pass a fixed "
+            "`sigma2`")
 
 
 def _ce_point(lam, k, alpha, sigma2, r):

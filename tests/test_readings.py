@@ -5,6 +5,9 @@ sigma), mpmath at 30 digits (closed forms and quadrature), numpy slogdet of C - 
 numerical maximisation with scipy of a profile written here from scratch.
 """
 
+import difflib
+from pathlib import Path
+
 import mpmath as mp
 import numpy as np
 import pytest
@@ -436,3 +439,17 @@ def test_validation_messages():
         reading_global_maximum(LAM, 9, 1.0)
     with pytest.raises(ValueError, match="`encoder` must be"):
         reading_optimal_encoder(m, 1.0, "escort", encoder="block")
+
+
+# ---- the derivation: checks pass, the checked-in LaTeX is fresh ---------------------------------
+
+def test_derivation_checks_and_latex_is_fresh():
+    derivation = pytest.importorskip("derivations.readings",
+                                     reason="the derivations package is installed with gaussrelbo")
+    assert derivation.check() is True
+    path = Path(__file__).resolve().parents[1] / "docs" / "derivations" / "readings.md"
+    checked_in, regenerated = path.read_text(), derivation.latex()
+    diff = "".join(difflib.unified_diff(checked_in.splitlines(True), regenerated.splitlines(True),
+                                        "checked-in", "regenerated"))
+    assert not diff, ("stale docs/derivations/readings.md; run python -m derivations.readings\n"
+                      + diff)

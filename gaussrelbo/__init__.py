@@ -38,7 +38,7 @@ _LAZY = {
 }
 _SUBMODULES = ("basins", "bridges", "datasets", "divergences", "encoders", "entropy",
                "estimator", "figures", "model", "montecarlo", "objectives", "optima",
-               "posterior", "report", "spectral", "testing")
+               "posterior", "readings", "report", "spectral", "testing")
 
 __all__ = [
     "DataMoments",

@@ -127,7 +127,8 @@ def report_settings(spectrum="synthetic", k=None, sigma2=None):
     spectrum : str or array_like, default 'synthetic'
         A name or file for :func:`gaussrelbo.datasets.load_spectrum`, or the eigenvalues.
     k : int, optional
-        Latent dimensions, 1 <= k < n (default: 3 for n <= 12, else 10).
+        Latent dimensions, 2 <= k < n (default: 3 for n <= 12, else 10); the rotation figure
+        turns two latent columns into each other, so the report needs two.
     sigma2 : float, optional
         Fixed decoder noise (default: the mean of the discarded eigenvalues, the pPCA
         maximum-likelihood value).
@@ -148,8 +149,12 @@ def report_settings(spectrum="synthetic", k=None, sigma2=None):
     if n < 2:
         raise ValueError(f"`spectrum` needs at least 2 eigenvalues, got {n}")
     k = (3 if n <= 12 else 10) if k is None else k
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n:
-        raise ValueError(f"`k` must be an integer in [1, n-1={n - 1}], got {k!r}")
+    if n < 3:
+        raise ValueError(f"`spectrum` needs at least 3 eigenvalues (two latent columns and a "
+                         f"discarded direction), got {n}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 2 <= k < n:
+        raise ValueError(f"`k` must be an integer in [2, n-1={n - 1}] (the rotation figure turns "
+                         f"two latent columns), got {k!r}")
     if sigma2 is None:
         sigma2 = float(lam[k:].mean())
         if sigma2 <= 0:

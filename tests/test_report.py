@@ -83,7 +83,8 @@ def test_bad_arguments(tmp_path):
     import sys
     proc = subprocess.run([sys.executable, "-m", "gaussrelbo", "report", "--format", "gif",
                            "--out", str(tmp_path / "x")], capture_output=True, text=True)
-    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_header_records_version_command_and_settings(report_dir):
@@ -138,3 +139,16 @@ def test_png_is_300_dpi(report_dir):
         width_in = im.size[0] / dpi[0]
     assert round(dpi[0]) == 300
     assert width_in == pytest.approx(7.0, abs=0.02)
+
+
+def test_k_below_two_is_refused_before_any_figure(tmp_path, capsys):
+    # The rotation figure turns two latent columns into each other: k = 1 used to draw three
+    # figures and then fail; it must fail at once, with one line, and write nothing.
+    with pytest.raises(ValueError, match=r"`k` must be an integer in \[2, n-1=5\]"):
+        report_settings("synthetic", k=1)
+    out = tmp_path / "r"
+    assert cli.main(["report", "--k", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "`k` must be an integer in [2" in err
+    assert not out.exists()

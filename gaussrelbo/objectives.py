@@ -665,7 +665,11 @@ def vr_bound(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: Arr
     the sign of :math:`1 + t y_i`.  An eigenvalue within :math:`8k\epsilon` of 1 is therefore
     taken as exactly 1 (``q`` equals the posterior along that axis, which contributes 0), so
     ``q = p(z|x)`` gives :math:`\log p(x)` for every :math:`\alpha`; otherwise, at such
-    :math:`\alpha`, the result is as uncertain as :math:`\mu_i` is.
+    :math:`\alpha`, the result is as uncertain as :math:`\mu_i` is.  Likewise a full
+    encoder covariance ``D`` whose condition number exceeds :math:`1/\epsilon` fixes its small
+    eigenvalues, and so the :math:`\mu_i`, only to rounding: the bound is then only as accurate
+    as ``D`` itself is determined (e.g. ``D`` with eigenvalues 1 and 5.6e-300 gives -1310.6
+    against the exact -1519.4 of the rounded matrix).
 
     References
     ----------

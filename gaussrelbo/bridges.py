@@ -212,9 +212,11 @@ def to_pyro(model: LinearGaussianVAE) -> tuple[Callable[[ArrayLike], None],
     Needs ``pyro-ppl`` (``pip install pyro-ppl``).  Verified with pyro-ppl 1.9.2 and torch
     2.13.0 (CPU): ``Trace_ELBO`` estimates reproduce :func:`~gaussrelbo.elbo` (one data point, a
     plate of rows, two nested plates) and ``RenyiELBO(alpha=0.5, num_particles=100)``
-    reproduces :func:`~gaussrelbo.vr_bound`, each with ``|z| < 2`` for the mean of independent
-    estimates against the exact value (``tests/test_bridges.py``, which runs when pyro is
-    installed; this project's CI installs numpyro only).
+    reproduces :func:`~gaussrelbo.vr_bound`: the mean of independent estimates is within
+    ``|z| <= 4`` standard errors of the exact value (measured: ``|z|`` from 0.65 to 3.01; the
+    numbers are in the docs page "Test your VAE loss against the exact answer").  The check is
+    ``tests/test_bridges.py``, which runs when pyro is installed (this project's CI installs
+    numpyro only).
 
     Parameters
     ----------

@@ -198,21 +198,49 @@ def to_numpyro(model: LinearGaussianVAE) -> tuple[Callable[[ArrayLike], None],
 def to_pyro(model: LinearGaussianVAE) -> tuple[Callable[[ArrayLike], None],
                                                Callable[[ArrayLike], None]]:
     r"""A pyro ``(model, guide)`` pair for the linear-Gaussian VAE: as :func:`to_numpyro`, with
-    torch float64 tensors (``pyro.infer.Trace_ELBO`` / ``RenyiELBO``).
+    torch float64 tensors.
 
-    Needs ``pyro-ppl`` (``pip install pyro-ppl``).  Not exercised by this project's CI (which
-    checks the numpyro export); the two share the parameter export.
+    ``model_fn(x)`` samples site ``"z"`` from :math:`\mathcal N(0, I_k)` and observes site
+    ``"x"`` from :math:`\mathcal N(Wz+b, \sigma^2I)`; ``guide_fn(x)`` samples ``"z"`` from the
+    encoder :math:`\mathcal N(Vx+c, D)` (the exact posterior for a decoder-only model).  Each
+    batch dimension of ``x`` is a data plate, so ``pyro.infer.Trace_ELBO`` estimates the sum of
+    :func:`~gaussrelbo.elbo` over rows and ``pyro.infer.RenyiELBO(alpha, num_particles=K)`` that
+    of :func:`~gaussrelbo.vr_bound` (within Monte Carlo error and the O(1/K) bias of K
+    particles; ``vectorize_particles=True`` with ``max_plate_nesting`` = the number of batch
+    dimensions is the fast way to draw them).  The parameters are copied into the tensors.
+
+    Needs ``pyro-ppl`` (``pip install pyro-ppl``).  Verified with pyro-ppl 1.9.2 and torch
+    2.13.0 (CPU): ``Trace_ELBO`` estimates reproduce :func:`~gaussrelbo.elbo` (one data point, a
+    plate of rows, two nested plates) and ``RenyiELBO(alpha=0.5, num_particles=100)``
+    reproduces :func:`~gaussrelbo.vr_bound`: the mean of independent estimates is within
+    ``|z| <= 4`` standard errors of the exact value (measured: ``|z|`` from 0.65 to 3.01; the
+    numbers are in the docs page "Test your VAE loss against the exact answer").  The check is
+    ``tests/test_bridges.py``, which runs when pyro is installed (this project's CI installs
+    numpyro only).
 
     Parameters
     ----------
     model : LinearGaussianVAE
-        An unbatched model with an encoder (the guide is its encoder).
+        Unbatched; with an encoder, or decoder-only (then the guide is the exact posterior
+        :math:`p(z\mid x)` and every ELBO estimate equals :func:`~gaussrelbo.log_evidence`).
 
     Returns
     -------
     model_fn, guide_fn : callable
         Functions of the data ``x`` (a tensor or array of shape (..., n)), one plate per batch
         dimension, with latent site ``"z"`` and observed site ``"x"``.
+
+    Examples
+    --------
+    >>> import numpy as np, gaussrelbo as gr
+    >>> import pyro                                                  # doctest: +SKIP
+    >>> from pyro.infer import Trace_ELBO                            # doctest: +SKIP
+    >>> m = gr.LinearGaussianVAE.from_decoder(np.ones((3, 1)), np.zeros(3), 0.5)
+    >>> model_fn, guide_fn = gr.to_pyro(m)                           # doctest: +SKIP
+    >>> -Trace_ELBO().loss(model_fn, guide_fn, np.ones(3))           # doctest: +SKIP
+    -3.11862133187...
+    >>> float(gr.log_evidence(m, np.ones(3)))      # the guide is the exact posterior: equal
+    -3.11862133187...
     """
     try:
         import pyro
@@ -220,7 +248,14 @@ def to_pyro(model: LinearGaussianVAE) -> tuple[Callable[[ArrayLike], None],
         import torch
     except ImportError as exc:                                     # pragma: no cover
         raise ImportError("gaussrelbo.to_pyro needs pyro: `pip install pyro-ppl`") from exc
-    p = _export_arrays(model, lambda a: torch.as_tensor(a, dtype=torch.float64))
+
+    def _tensor(a):
+        # a copy (torch.tensor), not a view: the model's arrays are read-only
+        if isinstance(a, torch.Tensor):
+            return a.to(torch.float64)
+        return torch.tensor(np.asarray(a, dtype=np.float64), dtype=torch.float64)
+
+    p = _export_arrays(model, _tensor)
     k = model.k
 
     def _plates(x):
@@ -230,14 +265,14 @@ def to_pyro(model: LinearGaussianVAE) -> tuple[Callable[[ArrayLike], None],
         return stack
 
     def model_fn(x):
-        x = torch.as_tensor(x, dtype=torch.float64)
+        x = _tensor(x)
         with _plates(x):
             z = pyro.sample("z", dist.Normal(torch.zeros(k, dtype=torch.float64), 1.0)
                             .to_event(1))
             pyro.sample("x", dist.Normal(z @ p["W"].T + p["b"], p["scale"]).to_event(1), obs=x)
 
     def guide_fn(x):
-        x = torch.as_tensor(x, dtype=torch.float64)
+        x = _tensor(x)
         loc = x @ p["V"].T + p["c"]
         with _plates(x):
             if "q_scale" in p:

@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 import sympy as sp
+from sympy.core.function import _coeff_isneg
 from sympy.codegen.cfunctions import log1p
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.numpy import NumPyPrinter
@@ -201,6 +202,14 @@ class _ReaderPrinter(LatexPrinter):
         if not isinstance(arg, sp.MatrixSymbol):
             inner = r"\left(%s\right)" % inner
         return "%s^{\\top}" % inner
+
+    def _print_MatAdd(self, expr):
+        # positive terms first: "I - W V", not "- W V + I"
+        terms = sorted(expr.args, key=lambda t: bool(_coeff_isneg(t)))
+        tex = self._print(terms[0])
+        for t in terms[1:]:
+            tex += (" - " + self._print(-t)) if _coeff_isneg(t) else (" + " + self._print(t))
+        return tex
 
     def _print_Trace(self, expr):
         arg = expr.arg

@@ -9,12 +9,16 @@ covariance.  The RELBO's direct and escort forms are checked to agree, and the G
 divergence behind the VR bound is checked by integration at k = 1.
 """
 
+import functools
+
 import sympy as sp
+from sympy import Identity, MatrixSymbol, Trace, Transpose
 
 from ._common import ell, gauss_expect_vec
 from .renyi_entropy import alpha
 
-__all__ = ["Forms", "symbolic_forms", "rational_forms", "check"]
+__all__ = ["Forms", "MatrixForm", "symbolic_forms", "rational_forms", "matrix_forms", "instances",
+           "check"]
 
 _LOG2PI = sp.log(2 * sp.pi)
 
@@ -104,6 +108,7 @@ class Forms:
                      + (g.T * Pi * g)[0]) / (2 * alpha)
 
 
+@functools.lru_cache(maxsize=None)
 def symbolic_forms():
     """Fully symbolic model at n = 2, k = 1."""
     w = sp.symbols("w0:2", real=True)
@@ -120,6 +125,7 @@ def symbolic_forms():
                                                                            [s01, s11]]))
 
 
+@functools.lru_cache(maxsize=None)
 def rational_forms():
     """Exact rational model at n = 3, k = 2 with a full encoder covariance and symbolic x."""
     R = sp.Rational
@@ -139,19 +145,166 @@ def _zero(expr):
     return sp.simplify(sp.cancel(sp.together(e))) == 0
 
 
-def _check_forms(f):
-    by_def, closed = f.pointwise_by_definition(), f.pointwise_closed()
-    for key in by_def:
-        assert _zero(by_def[key] - closed[key]), key
-    pop = f.population_closed()
-    assert _zero(f.expect_x(-closed["expected_loglik"]) - pop["distortion"])
-    assert _zero(f.expect_x(closed["kl"]) - pop["rate"])
-    # log p(x) = log N(x; b, C), averaged over the data.
+def _logdet_factored(expr):
+    """``log`` of every argument factored (so log det splits into logs of its factors)."""
+    return expr.replace(lambda e: isinstance(e, sp.log), lambda e: sp.log(sp.factor(e.args[0])))
+
+
+def normalize(expr):
+    """``expr`` with logs of factored arguments expanded and rational parts cancelled: a form in
+    which an identity of this module reads ``normalize(lhs - rhs) == 0`` after simplification."""
+    e = _logdet_factored(sp.sympify(expr).rewrite(sp.log))
+    e = sp.expand(sp.expand_log(e, force=True))
+    return sp.cancel(sp.together(e))
+
+
+@functools.lru_cache(maxsize=None)
+def elementwise(f):
+    """The script's element-wise derivation for the model ``f``: each quantity by definition
+    (exact Gaussian expectations) where one exists, the RELBO in both its forms."""
+    by_def = f.pointwise_by_definition()
     dx = f.x - f.b
     logpx = -(f.n * _LOG2PI + _logdet(f.C) + (dx.T * f.C.inv() * dx)[0]) / 2
-    assert _zero(f.expect_x(logpx) - pop["loglik"])
+    pop = f.population_closed()
+    return {"expected_loglik": by_def["expected_loglik"], "kl": by_def["kl"],
+            "distortion": f.expect_x(-by_def["expected_loglik"]),
+            "rate": f.expect_x(by_def["kl"]), "loglik": f.expect_x(logpx),
+            "relbo": pop["relbo"], "escort": f.relbo_escort()}
+
+
+def _check_forms(f):
+    derived, closed = elementwise(f), f.pointwise_closed()
+    for key in closed:
+        assert _zero(derived[key] - closed[key]), key
+    pop = f.population_closed()
+    for key in ("distortion", "rate", "loglik"):
+        assert _zero(derived[key] - pop[key]), key
     # Direct and escort forms of the population RELBO.
     assert _zero((pop["relbo"] - f.relbo_escort()).rewrite(sp.log))
+
+
+# ---- the same closed forms for general n, k, as matrix expressions ---------------------------------
+
+n_, k_ = sp.symbols("n k", integer=True, positive=True)
+_s2 = sp.Symbol("sigma2", positive=True)
+W_ = MatrixSymbol("W", n_, k_)
+b_ = MatrixSymbol("b", n_, 1)
+V_ = MatrixSymbol("V", k_, n_)
+c_ = MatrixSymbol("c", k_, 1)
+D_ = MatrixSymbol("D", k_, k_)
+x_ = MatrixSymbol("x", n_, 1)
+mu_ = MatrixSymbol("mu", n_, 1)
+S_ = MatrixSymbol("S", n_, n_)
+
+
+def _sq(v):
+    """The squared norm v^T v of a column, as the trace of a 1 x 1 matrix (a scalar)."""
+    return Trace(sp.MatMul(Transpose(v), v))
+
+
+def _quad(v, P):
+    """The quadratic form v^T P v, as the trace of a 1 x 1 matrix (a scalar)."""
+    return Trace(sp.MatMul(Transpose(v), P, v))
+
+
+def _logdet_m(A):
+    return sp.log(sp.Determinant(A))
+
+
+class MatrixForm:
+    """A closed form for general n, k: ``expr`` in matrix symbols, with stand-ins.
+
+    ``where`` lists ``(symbol, definition)`` pairs printed after the formula (later definitions
+    may use earlier ones); ``refs`` maps scalar stand-ins for earlier closed forms (not printed)
+    to their expressions.  :meth:`explicit` substitutes everything, including the explicit
+    matrices of a :class:`Forms`, and evaluates.
+    """
+
+    def __init__(self, key, expr, where=(), refs=None):
+        self.key, self.expr, self.where, self.refs = key, expr, tuple(where), dict(refs or {})
+
+    def expanded(self):
+        """``expr`` with every stand-in replaced by its definition (still for general n, k)."""
+        e = self.expr
+        for sym, val in self.refs.items():
+            e = e.xreplace({sym: val.expanded()})
+        for sym, val in reversed(self.where):
+            e = e.xreplace({sym: val})
+        return e
+
+    def explicit(self, f):
+        """The expression at the explicit matrices of the model ``f`` (a scalar)."""
+        subs = {n_: f.n, k_: f.k, _s2: f.s2, W_: f.W, b_: f.b, V_: f.V, c_: f.c, D_: f.D,
+                x_: f.x, mu_: f.mu, S_: f.S}
+        subs = {key: (sp.ImmutableMatrix(val) if isinstance(val, sp.MatrixBase) else val)
+                for key, val in subs.items()}
+        e = self.expanded().xreplace(subs).doit()
+        # a trace or determinant whose argument became explicit only inside doit() stays unevaluated
+        e = e.replace(lambda t: isinstance(t, Trace), lambda t: sp.Matrix(t.arg.doit()).trace())
+        return e.replace(lambda t: isinstance(t, sp.Determinant),
+                         lambda t: sp.Matrix(t.arg.doit()).det())
+
+
+@functools.lru_cache(maxsize=None)
+def matrix_forms():
+    """``{key: MatrixForm}``: the closed forms for general n, k (keys as :func:`elementwise`)."""
+    n, k, s2, W, b, V, c, D, x, mu, S = n_, k_, _s2, W_, b_, V_, c_, D_, x_, mu_, S_
+    I_n, I_k = Identity(n), Identity(k)
+    r = MatrixSymbol("r", n, 1)
+    m = MatrixSymbol("m", k, 1)
+    A = MatrixSymbol("A", n, n)
+    rbar = MatrixSymbol(r"\bar{r}", n, 1)
+    C = MatrixSymbol("C", n, n)
+    delta = MatrixSymbol("delta", n, 1)
+    M = MatrixSymbol("M", k, k)
+    E = MatrixSymbol("E", k, n)
+    g = MatrixSymbol("g", k, 1)
+    Pi = MatrixSymbol("Pi", k, k)
+    ell_ = (-n * sp.log(2 * sp.pi * s2) / 2 - (_sq(r) + Trace(W * D * W.T)) / (2 * s2))
+    kl = (Trace(D) + _sq(V * x + c) - k - _logdet_m(D)) / 2
+    dist = (n * sp.log(2 * sp.pi * s2) / 2
+            + (Trace(A * S * Transpose(A)) + _sq(rbar) + Trace(W * D * W.T)) / (2 * s2))
+    rate = (Trace(D) + Trace(V * S * V.T) + _sq(m) - k - _logdet_m(D)) / 2
+    ll = -(n * sp.log(2 * sp.pi) + _logdet_m(C) + Trace(C.I * S) + _quad(delta, C.I)) / 2
+    forms = {
+        "expected_loglik": MatrixForm("expected_loglik", ell_,
+                                      [(r, x - b - sp.MatMul(W, V * x + c))]),
+        "kl": MatrixForm("kl", kl),
+        "distortion": MatrixForm("distortion", dist,
+                                 [(A, I_n - W * V), (rbar, A * mu - W * c - b)]),
+        "rate": MatrixForm("rate", rate, [(m, V * mu + c)]),
+        "loglik": MatrixForm("loglik", ll, [(C, W * W.T + s2 * I_n), (delta, mu - b)]),
+    }
+    Dist, R, LL = sp.Symbol(r"\mathrm{Dist}"), sp.Symbol("R"), sp.Symbol(r"\mathrm{LL}")
+    relbo = (-Dist - R + (1 - alpha) / (2 * alpha)
+             * (_logdet_m(D) + k - k * ell(alpha) - k * sp.log(s2) + _logdet_m(M)))
+    forms["relbo"] = MatrixForm("relbo", relbo, [(M, W.T * W + s2 * I_k)],
+                                refs={Dist: forms["distortion"], R: forms["rate"]})
+    escort = LL - (Trace(Pi * D) - k - _logdet_m(Pi) - _logdet_m(D) + Trace(Pi * E * S * E.T)
+                   + _quad(g, Pi)) / (2 * alpha)
+    forms["escort"] = MatrixForm("escort", escort, [
+        (M, W.T * W + s2 * I_k), (Pi, alpha / s2 * M), (E, V - M.I * W.T),
+        (g, E * mu + c + M.I * W.T * b)], refs={LL: forms["loglik"]})
+    return forms
+
+
+def instances():
+    """The explicit models the matrix forms are checked at: n = 2, k = 1 (symbolic) and
+    n = 3, k = 2 (rational, full encoder covariance)."""
+    return (symbolic_forms(), rational_forms())
+
+
+def matrix_differences(key):
+    """``[normalize(matrix form at f - element-wise derivation at f) for f in instances()]``;
+    each simplifies to 0."""
+    form = matrix_forms()[key]
+    return [normalize(form.explicit(f) - elementwise(f)[key]) for f in instances()]
+
+
+def _check_matrix_forms():
+    for key in matrix_forms():
+        for diff in matrix_differences(key):
+            assert sp.simplify(diff) == 0, key
 
 
 def _check_vr_divergence():
@@ -182,6 +335,7 @@ def check():
     _check_forms(symbolic_forms())
     f = rational_forms()
     _check_forms(f)
+    _check_matrix_forms()
     # Singular values: log det(sigma2 M^-1) = sum_i log(sigma2 / (s_i^2 + sigma2)).
     eig = (f.W.T * f.W).eigenvals(multiple=True)
     assert sp.simplify(sp.prod([e + f.s2 for e in eig]) - f.M.det()) == 0

@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 import sympy as sp
+from sympy.core.function import _coeff_isneg
 from sympy.codegen.cfunctions import log1p
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.numpy import NumPyPrinter
@@ -30,7 +31,7 @@ from . import closed_forms, relbo_identity, renyi_entropy, spectral, stationary
 from .renyi_entropy import alpha
 from .spectral import beta, d, lam, s2, v, w, w2
 
-__all__ = ["Equation", "READER_NAMES", "equations", "kernels", "latex_files", "main",
+__all__ = ["Equation", "MatrixEquation", "READER_NAMES", "equations", "kernels", "latex_files", "main",
            "module_text", "reader_latex", "write"]
 
 COMMAND = "python -m gaussrelbo.derivations.generate"
@@ -166,13 +167,59 @@ READER_NAMES = {"sigma2": r"\sigma^{2}", "alpha": r"\alpha", "beta": r"\beta", "
 
 
 class _ReaderPrinter(LatexPrinter):
-    """sympy's LaTeX with the scripts' symbol names mapped (``sigma2`` -> sigma^2, not
-    sigma_2) and ``log`` kept as log."""
+    r"""sympy's LaTeX with the scripts' symbol names mapped (``sigma2`` -> sigma^2, not
+    sigma_2) and ``log`` kept as log.  Matrix expressions read as on paper: ``I`` for the
+    identity, ``\det``, and a 1 x 1 trace (the scripts' scalar ``v^T P v``) printed as the
+    scalar it is, ``\lVert v\rVert^2`` when it is a squared norm."""
 
     def _print_Symbol(self, expr, style="plain"):
         if expr.name in READER_NAMES:
             return READER_NAMES[expr.name]
         return super()._print_Symbol(expr)
+
+    def _print_MatrixSymbol(self, expr):
+        return self._print_Symbol(expr)
+
+    def _print_Identity(self, expr):
+        return "I"
+
+    def _print_Determinant(self, expr):
+        arg = expr.arg
+        inner = self._print(arg)
+        if not isinstance(arg, sp.MatrixSymbol):
+            inner = r"\left(%s\right)" % inner
+        return r"\det %s" % inner
+
+    def _print_log(self, expr, exp=None):
+        if isinstance(expr.args[0], sp.Determinant):
+            tex = r"\log %s" % self._print(expr.args[0])
+            return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
+        return super()._print_log(expr, exp)
+
+    def _print_Transpose(self, expr):
+        arg = expr.arg
+        inner = self._print(arg)
+        if not isinstance(arg, sp.MatrixSymbol):
+            inner = r"\left(%s\right)" % inner
+        return "%s^{\\top}" % inner
+
+    def _print_MatAdd(self, expr):
+        # positive terms first: "I - W V", not "- W V + I"
+        terms = sorted(expr.args, key=lambda t: bool(_coeff_isneg(t)))
+        tex = self._print(terms[0])
+        for t in terms[1:]:
+            tex += (" - " + self._print(-t)) if _coeff_isneg(t) else (" + " + self._print(t))
+        return tex
+
+    def _print_Trace(self, expr):
+        arg = expr.arg
+        if arg.shape == (1, 1):
+            # v^T P v is a scalar; the trace only made it one for sympy
+            if (isinstance(arg, sp.MatMul) and len(arg.args) == 2
+                    and arg.args[0] == sp.Transpose(arg.args[1])):
+                return r"\left\lVert %s\right\rVert^{2}" % self._print(arg.args[1])
+            return self._print(arg)
+        return r"\operatorname{tr}\left(%s\right)" % self._print(arg)
 
 
 def reader_latex(expr, order="none"):
@@ -203,11 +250,40 @@ class Equation:
         shown = self.shown.subs(self.subs).doit()
         return sp.expand_log((shown - self.checked).rewrite(sp.log), force=True)
 
+    def differences(self):
+        """``[shown - checked]`` (see :meth:`difference`); each simplifies to 0."""
+        return [self.difference()]
+
     @property
     def tex(self):
         if self.checked is None:
             return self.lhs + " = " + self.statement
         return self.lhs + " = " + reader_latex(self.shown, self.order)
+
+
+class MatrixEquation(Equation):
+    """A closed form for general n, k printed from its matrix expression
+    (:class:`closed_forms.MatrixForm`), checked by substituting the explicit matrices of
+    every model in :func:`closed_forms.instances` and comparing with the script's element-wise
+    derivation there (:func:`closed_forms.matrix_differences`)."""
+
+    def __init__(self, name, lhs, key, note=""):
+        self.name, self.lhs, self.key, self.note = name, lhs, key, note
+        self.form = closed_forms.matrix_forms()[key]
+        self.checked = self.shown = self.form.expr
+        self.statement, self.subs, self.order = None, {}, "none"
+
+    def difference(self):
+        raise TypeError("a matrix equation is checked at several sizes: use differences()")
+
+    def differences(self):
+        return closed_forms.matrix_differences(self.key)
+
+    @property
+    def tex(self):
+        tex = self.lhs + " = " + reader_latex(self.form.expr)
+        where = [reader_latex(sym) + " = " + reader_latex(val) for sym, val in self.form.where]
+        return r",\quad ".join([tex] + where)
 
 
 def equations():
@@ -223,7 +299,7 @@ def equations():
     escort_shown = (alpha * (R.d + (R.mu - ms) ** 2) / vs - 1 - sp.log(alpha * R.d / vs)) / 2
     hq, ha = sp.Symbol(r"H(q)"), sp.Symbol(r"H_\alpha")
     series = sp.Add(*[c * t**j for j, c in enumerate(E.ell_series[:5])]) + sp.O(t**5)
-    fixed = ("stated for general n, k; checked exactly by derivations/closed_forms.py at "
+    fixed = ("for general n, k; checked exactly by derivations/closed_forms.py at "
              "n = 2, k = 1 (symbolic) and n = 3, k = 2 (rational, full encoder covariance)")
     return {
         "renyi_entropy": [
@@ -257,19 +333,17 @@ def equations():
             Equation("the encoder's Shannon entropy", r"H(q)", R.H_q),
         ],
         "closed_forms": [
-            Equation("pointwise", r"E_q\log p(x\mid z)", statement=(
-                r"-\frac n2\log(2\pi\sigma^2) - \frac{1}{2\sigma^2}\Big[\lVert x-b-W(Vx+c)"
-                r"\rVert^2 + \operatorname{tr}(WDW^\top)\Big]"), note=fixed),
-            Equation("rate", r"\mathrm{KL}(q\,\|\,p(z))", statement=(
-                r"\frac12\Big[\operatorname{tr}D + \lVert Vx+c\rVert^2 - k - \log\det D\Big]"),
-                note=fixed),
-            Equation("population RELBO", r"\mathrm{RELBO}_\alpha", statement=(
-                r"-\mathrm{Dist} - R + \frac{1-\alpha}{2\alpha}\Big[\log\det D + k - k\,"
-                r"\ell(\alpha) - \sum_i\log\frac{\sigma^2}{s_i^2+\sigma^2}\Big]"), note=fixed),
-            Equation("escort form", r"\mathrm{RELBO}_\alpha", statement=(
-                r"\mathrm{LL} - \frac{1}{2\alpha}\Big[\operatorname{tr}(\Pi D) - k - \log\det\Pi"
-                r" - \log\det D + \operatorname{tr}(\Pi E S E^\top) + g^\top\Pi g\Big],\quad"
-                r" \Pi = \alpha M/\sigma^2"), note=fixed),
+            MatrixEquation("expected log-likelihood of one data point", r"E_q\log p(x\mid z)",
+                           "expected_loglik", note=fixed),
+            MatrixEquation("rate of one data point", r"\mathrm{KL}\big(q\,\|\,p(z)\big)", "kl",
+                           note=fixed),
+            MatrixEquation("distortion (population)", r"\mathrm{Dist}", "distortion", note=fixed),
+            MatrixEquation("rate (population)", r"R", "rate", note=fixed),
+            MatrixEquation("log-likelihood (population)", r"\mathrm{LL}", "loglik", note=fixed),
+            MatrixEquation("population RELBO, direct form (Dist and R as above)",
+                           r"\mathrm{RELBO}_\alpha", "relbo", note=fixed),
+            MatrixEquation("population RELBO, escort form (LL as above)",
+                           r"\mathrm{RELBO}_\alpha", "escort", note=fixed),
             Equation("Rényi divergence of Gaussians", r"D_\alpha", statement=(
                 r"\frac\alpha2\,\delta^\top\Sigma_\alpha^{-1}\delta - \frac{\log\det"
                 r"\Sigma_\alpha - (1-\alpha)\log\det\Sigma_1 - \alpha\log\det\Sigma_2}"

@@ -307,27 +307,67 @@ def _check_matrix_forms():
             assert sp.simplify(diff) == 0, key
 
 
+_VR_SYMBOLS = (sp.Symbol("m_1", real=True), sp.Symbol("m_2", real=True),
+               sp.Symbol("v_1", positive=True), sp.Symbol("v_2", positive=True))
+
+
+def vr_divergence_1d():
+    """Gaussian Renyi divergence D_alpha(N(m1, v1) || N(m2, v2)) in one dimension (k = 1), the
+    closed form :func:`_check_vr_divergence` compares with the defining integral."""
+    m1, m2, v1, v2 = _VR_SYMBOLS
+    va = alpha * v2 + (1 - alpha) * v1               # Sigma_alpha, positive when integrable
+    return (alpha / 2 * (m1 - m2) ** 2 / va
+            - (sp.log(va) - (1 - alpha) * sp.log(v1) - alpha * sp.log(v2)) / (2 * (alpha - 1)))
+
+
+@functools.lru_cache(maxsize=None)
+def vr_divergence_form():
+    """D_alpha(N(m1, Sigma_1) || N(m2, Sigma_2)) for general k, in matrix symbols (Li & Turner
+    2016; Theory §11): delta = m1 - m2, Sigma_alpha = alpha Sigma_2 + (1 - alpha) Sigma_1."""
+    delta = MatrixSymbol("delta", k_, 1)
+    S1, S2 = MatrixSymbol("Sigma_1", k_, k_), MatrixSymbol("Sigma_2", k_, k_)
+    Sa = MatrixSymbol("Sigma_alpha", k_, k_)
+    expr = (alpha / 2 * _quad(delta, Sa.I)
+            - (_logdet_m(Sa) - (1 - alpha) * _logdet_m(S1) - alpha * _logdet_m(S2))
+            / (2 * (alpha - 1)))
+    return MatrixForm("vr_divergence", expr, [(Sa, alpha * S2 + (1 - alpha) * S1)]), delta, S1, S2
+
+
+def vr_divergence_differences():
+    """``[normalize(matrix form at k = 1 - vr_divergence_1d())]``; simplifies to 0."""
+    form, delta, S1, S2 = vr_divergence_form()
+    m1, m2, v1, v2 = _VR_SYMBOLS
+    subs = {k_: 1, delta: sp.ImmutableMatrix([[m1 - m2]]), S1: sp.ImmutableMatrix([[v1]]),
+            S2: sp.ImmutableMatrix([[v2]])}
+    e = form.expanded().xreplace(subs).doit()
+    e = e.replace(lambda t: isinstance(t, Trace), lambda t: sp.Matrix(t.arg.doit()).trace())
+    e = e.replace(lambda t: isinstance(t, sp.Determinant), lambda t: sp.Matrix(t.arg.doit()).det())
+    if isinstance(e, sp.MatrixBase):
+        e = e[0, 0]
+    return [normalize(e - vr_divergence_1d())]
+
+
 def _check_vr_divergence():
-    """Gaussian Renyi divergence D_a(N(m1,S1) || N(m2,S2)) at k = 1 by integration (Theory §11)."""
-    a = sp.Symbol("a", positive=True)
-    zz, m1, m2 = sp.symbols("z m1 m2", real=True)
-    v1, v2 = sp.symbols("v1 v2", positive=True)
+    """Gaussian Renyi divergence at k = 1 by integration (Theory §11), and the matrix form for
+    general k reduced to it."""
+    zz = sp.Symbol("z", real=True)
+    m1, m2, v1, v2 = _VR_SYMBOLS
 
     def dens(mean, var):
         return sp.exp(-(zz - mean) ** 2 / (2 * var)) / sp.sqrt(2 * sp.pi * var)
 
-    va = a * v2 + (1 - a) * v1                       # Sigma_alpha, positive when integrable
-    closed = (a / 2 * (m1 - m2) ** 2 / va
-              - (sp.log(va) - (1 - a) * sp.log(v1) - a * sp.log(v2)) / (2 * (a - 1)))
-    # Exact rational points with Sigma_alpha > 0 (a > 1 needs v1 small enough).
+    closed = vr_divergence_1d()
+    # Exact rational points with Sigma_alpha > 0 (alpha > 1 needs v1 small enough).
     pts = [(sp.Rational(1, 3), 1, sp.Rational(1, 2), sp.Rational(3, 4), 2),
            (sp.Rational(3, 2), -1, 2, sp.Rational(1, 2), sp.Rational(2, 3)),
            (sp.Rational(7, 2), sp.Rational(1, 5), 0, sp.Rational(1, 3), 1)]
     for av, m1v, m2v, v1v, v2v in pts:
-        sub = {a: av, m1: m1v, m2: m2v, v1: v1v, v2: v2v}
-        integrand = sp.expand((dens(m1, v1) ** a * dens(m2, v2) ** (1 - a)).subs(sub))
+        sub = {alpha: av, m1: m1v, m2: m2v, v1: v1v, v2: v2v}
+        integrand = sp.expand((dens(m1, v1) ** alpha * dens(m2, v2) ** (1 - alpha)).subs(sub))
         div = sp.log(sp.integrate(integrand, (zz, -sp.oo, sp.oo))) / (av - 1)
         assert abs(sp.N(div - closed.subs(sub), 40)) < sp.Float("1e-35")
+    for diff in vr_divergence_differences():
+        assert sp.simplify(diff) == 0
 
 
 def check():

@@ -1,8 +1,8 @@
-"""Optimal encoders (DESIGN §6): the parameters, optimality, and the profiled values.
+"""Optimal encoders (Theory §6): the parameters, optimality, and the profiled values.
 
 References are written here with numpy/scipy: the encoder formulas with ``np.linalg.solve``,
-log p(x) with ``scipy.stats.multivariate_normal.logpdf`` per point and DESIGN §5 with solves for
-moments, and the profiled values of DESIGN §6.
+log p(x) with ``scipy.stats.multivariate_normal.logpdf`` per point and Theory §5 with solves for
+moments, and the profiled values of Theory §6.
 
 Tolerances.  Closed forms agree to RTOL = 1e-10 times ``scale`` = 1 + the magnitudes of the
 terms involved (log p(x), distortion, rate, and the log-determinants weighted by 1/alpha or
@@ -42,7 +42,7 @@ def chol_logdet(A):
 
 
 def log_lik(W, b, noise, d):
-    """log N(x; b, W W^T + noise I) per point (scipy), or its data average (DESIGN §5)."""
+    """log N(x; b, W W^T + noise I) per point (scipy), or its data average (Theory §5)."""
     n = W.shape[0]
     C = W @ W.T + noise * np.eye(n)
     if not isinstance(d, gr.DataMoments):
@@ -80,7 +80,7 @@ def scale(m, d, objective, order):
 
 
 def expected_encoder(m0, objective, order, diagonal):
-    """(V, c, D) of DESIGN §6, built with solves."""
+    """(V, c, D) of Theory §6, built with solves."""
     W, b, s2, k = m0.W, m0.b, m0.sigma2, m0.k
     gamma = order if objective == "beta_elbo" else 1.0            # M_gamma = W^T W + gamma s2
     temper = order if objective == "relbo" else 1.0               # RELBO divides D by alpha
@@ -95,7 +95,7 @@ def expected_encoder(m0, objective, order, diagonal):
 
 
 def profiled_value(m0, d, objective, order, diagonal):
-    """DESIGN §6: the objective at its optimal encoder."""
+    """Theory §6: the objective at its optimal encoder."""
     W, b, s2, n, k = m0.W, m0.b, m0.sigma2, m0.n, m0.k
     if objective in ("relbo", "elbo"):
         alpha = order if objective == "relbo" else 1.0
@@ -198,7 +198,7 @@ def test_full_beats_diagonal(objective, where, p, order):
     assert abs(value(f1, d, objective, order) - value(d1, d, objective, order)) <= RTOL * sc
 
 
-# ---- profiled values (DESIGN §6) -------------------------------------------------------------
+# ---- profiled values (Theory §6) -------------------------------------------------------------
 
 @OBJECTIVES
 @FAMILIES

@@ -46,7 +46,7 @@ def test_matches_pca(wine, objective, kw):
     assert np.allclose(_projector(vae.components_), _projector(pca.components_), atol=1e-8)
     assert np.isclose(vae.noise_variance_, pca.noise_variance_, rtol=1e-8)
     assert np.allclose(vae.get_covariance(), pca.get_covariance(), rtol=1e-8, atol=1e-10)
-    # DESIGN §7: PCA.score is the mean log-likelihood of the fit to S_ddof1, scored with the
+    # Theory §7: PCA.score is the mean log-likelihood of the fit to S_ddof1, scored with the
     # samples; at the optimum the RELBO / ELBO with diagonal encoder equals the log-likelihood.
     assert np.isclose(np.mean(vae.log_likelihood(wine)), pca.score(wine), rtol=1e-10)
     assert np.isclose(vae.score(wine), pca.score(wine), rtol=1e-10)

@@ -90,7 +90,7 @@ def test_f3_rotation_stiffness_scales_as_one_over_alpha():
     for a in (0.25, 1.0, 4.0):
         y = np.array(fig.numbers["relbo"][f"{a:g}"])
         curv = 2 * np.polyfit(th, y, 4)[2]          # second derivative at 0 from the plotted data
-        # DESIGN §8c written out: -(m1 - m2)^2 / (alpha m1 m2)
+        # Theory §8c written out: -(m1 - m2)^2 / (alpha m1 m2)
         assert curv == pytest.approx(-(m1 - m2) ** 2 / (a * m1 * m2), rel=1e-3)
         # the numbers are what is drawn
         _, drawn = _plotted(fig.axes[0], rf"RELBO, $\alpha$={a:g}")
@@ -116,7 +116,7 @@ def test_f3_rotation_stiffness_scales_as_one_over_alpha():
 
 
 def test_f3_zero_column_and_swap_symmetry():
-    # lambda_2 = 0.6 < sigma2: column 2 is zero at the optimum, so m2 = sigma2 (DESIGN §8c)
+    # lambda_2 = 0.6 < sigma2: column 2 is zero at the optimum, so m2 = sigma2 (Theory §8c)
     lam, s2, a = np.array([5.0, 0.6, 0.5, 0.3]), 0.8, 2.0
     fig = figures.fig_rotation(lam, k=2, sigma2=s2, alphas=(a,), betas=(1.0,))
     th = np.array(fig.numbers["theta"])
@@ -194,7 +194,7 @@ def test_f5_steps_at_lambda_over_sigma2():
     where, by = _steps(beta, act)
     np.testing.assert_allclose(where, np.sort(lam[:k] / s2), rtol=1e-11)
     assert np.all(by == -1) and act[0] == k and act[-1] == 0
-    # and everywhere the count is #{j <= k: lambda_j > beta sigma2} (DESIGN §9), away from the
+    # and everywhere the count is #{j <= k: lambda_j > beta sigma2} (Theory §9), away from the
     # thresholds themselves (where the comparison is decided by rounding)
     far = np.all(np.abs(beta[:, None] / (lam[:k] / s2) - 1) > 1e-9, axis=1)
     expect = np.sum(lam[:k] > beta[:, None] * s2, axis=1)
@@ -247,7 +247,7 @@ def test_f5_default_is_the_digits_spectrum():
 
 
 def _relbo_ml_split(lam, k, s2, a):
-    """DESIGN §10 at the ML point, written out.  Used dimension (lambda > s2):
+    """Theory §10 at the ML point, written out.  Used dimension (lambda > s2):
     rate = 1/2 [(s2/lam)(1/a - 1) + log(a lam/s2)], dist = 1/2 log(2 pi s2) + s2/(2 lam)
     + (lam - s2)/(2 a lam).  Zero column (lambda <= s2, j <= k): v = 0, d = s2/(a s2) = 1/a,
     rate = 1/2 (1/a - 1 + log a).  Every direction not used:
@@ -263,7 +263,7 @@ def _relbo_ml_split(lam, k, s2, a):
 
 
 def _loglik_ml(lam, k, s2):
-    """pPCA log-likelihood at fixed s2, columns at lambda - s2 where positive (DESIGN §7):
+    """pPCA log-likelihood at fixed s2, columns at lambda - s2 where positive (Theory §7):
     -1/2 [log 2 pi + log lambda + 1] per used direction, -1/2 [log 2 pi s2 + lambda/s2] else."""
     used = lam[:k][lam[:k] > s2]
     off = np.concatenate([lam[:k][lam[:k] <= s2], lam[k:]])
@@ -290,7 +290,7 @@ def test_f6_relbo_family_is_maximum_likelihood_with_moving_split(s2):
     np.testing.assert_allclose(nums["relbo_value"], ll, rtol=1e-13)       # alpha-free value
     assert np.argmin(R + D) == 2 and R[2] + D[2] == pytest.approx(-ll, abs=1e-10)
     assert (nums["elbo_rate"], nums["elbo_distortion"]) == pytest.approx((R[2], D[2]), abs=1e-12)
-    # beta family against DESIGN §9: active set A = {j <= k: lambda_j > beta s2}, r = |A|,
+    # beta family against Theory §9: active set A = {j <= k: lambda_j > beta s2}, r = |A|,
     # R = 1/2 sum_A log(lambda_j/(beta s2)),
     # D = n/2 log(2 pi s2) + beta r/2 + sum_{not A} lambda_j/(2 s2)
     n = LAM.size

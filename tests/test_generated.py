@@ -104,7 +104,7 @@ LAMBDIFIED = _lambdified()
 def test_kernel_matches_mpmath(name, argnames, ref, kind, data):
     vals = [data.draw(st.floats(*_RANGES[a]), label=a) for a in argnames]
     if name == "sigma2_fixed_point":
-        # defined only where it exists: n - beta r > 0 (DESIGN §9); keep it off the pole
+        # defined only where it exists: n - beta r > 0 (Theory §9); keep it off the pole
         L, n, r, beta = vals
         assume(n - beta * r >= 1.0)
     got = np.ravel(getattr(_generated, name)(*vals))

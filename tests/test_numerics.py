@@ -60,7 +60,7 @@ def test_ell_exact_values():
     assert ell(1.0) == 1.0
     assert _rel(ell(2.0), mpmath.log(2)) <= RTOL
     assert _rel(ell(0.5), 2 * mpmath.log(2)) <= RTOL
-    # strictly decreasing through alpha = 1 (DESIGN §2), on the doubles next to 1
+    # strictly decreasing through alpha = 1 (Theory §2), on the doubles next to 1
     a = np.array([1 - 2 * EPS, 1 - EPS, 1 - EPS / 2, 1.0, 1 + EPS, 1 + 2 * EPS])
     assert np.all(np.diff(ell(a)) <= 0) and ell(a)[0] > ell(a)[-1]
 

@@ -1,15 +1,15 @@
-"""Properties of the objectives (DESIGN §3-§5, §11), each against a route written out here.
+"""Properties of the objectives (Theory §3-§5, §11), each against a route written out here.
 
 Reference routes (none calls the package's objectives):
 
-* log p(x): ``scipy.stats.multivariate_normal.logpdf`` per point; DESIGN §5 with explicit solves
+* log p(x): ``scipy.stats.multivariate_normal.logpdf`` per point; Theory §5 with explicit solves
   for moments (and the two are tied together by the sample-average test);
-* distortion, rate, ELBO: DESIGN §4/§5 written with numpy, plus ELBO = log p(x) - KL(q || p(z|x))
+* distortion, rate, ELBO: Theory §4/§5 written with numpy, plus ELBO = log p(x) - KL(q || p(z|x))
   with the Gaussian KL written out;
-* RELBO: the escort form of DESIGN §5 (``np.linalg.solve``/``cholesky``), the definition of §3
+* RELBO: the escort form of Theory §5 (``np.linalg.solve``/``cholesky``), the definition of §3
   (ELBO + (1-alpha)/alpha [H(q) - H_alpha(p(z|x))], entropies from ``scipy.stats`` and
   ``mpmath``) and, for one latent dimension, numerical quadrature of the Jensen integrand;
-* VR bound: the Gaussian Renyi divergence of DESIGN §11, and quadrature for one latent dimension.
+* VR bound: the Gaussian Renyi divergence of Theory §11, and quadrature for one latent dimension.
 
 Tolerances.  Two double-precision evaluations of the same closed form differ by rounding of the
 order of eps times the magnitude of the largest term they add, times the conditioning of the
@@ -89,7 +89,7 @@ def ref_log_evidence(m, d):
 
 
 def ref_distortion(m, d):
-    """DESIGN §5 (its S = 0 case is §4)."""
+    """Theory §5 (its S = 0 case is §4)."""
     mu, S = moments(m, d)
     A = np.eye(m.n) - m.W @ m.V
     r = A @ mu - m.W @ m.c - m.b
@@ -106,7 +106,7 @@ def ref_rate(m, d):
 
 
 def pointwise_elbo(m, x):
-    """DESIGN §4 written out for one point: E_q log p(x|z) - KL(q || p(z))."""
+    """Theory §4 written out for one point: E_q log p(x|z) - KL(q || p(z))."""
     D = cov_q(m)
     mq = m.V @ x + m.c
     resid = x - m.b - m.W @ mq
@@ -151,7 +151,7 @@ def renyi_entropy_ref(S, alpha):
 
 
 def ref_relbo_escort(m, d, alpha):
-    """DESIGN §5 escort form: LL - (1/(2 alpha)) [tr(Pi D) - k - log det Pi - log det D
+    """Theory §5 escort form: LL - (1/(2 alpha)) [tr(Pi D) - k - log det Pi - log det D
     + tr(Pi E S E^T) + g^T Pi g]."""
     mu, S = moments(m, d)
     G = gain(m)
@@ -165,7 +165,7 @@ def ref_relbo_escort(m, d, alpha):
 
 
 def ref_relbo_definition(m, d, alpha):
-    """DESIGN §3 first line: ELBO + (1-alpha)/alpha [H(q) - H_alpha(p(z|x))]."""
+    """Theory §3 first line: ELBO + (1-alpha)/alpha [H(q) - H_alpha(p(z|x))]."""
     elbo = -ref_distortion(m, d) - ref_rate(m, d)
     return elbo + (1 - alpha) / alpha * (shannon(cov_q(m))
                                          - renyi_entropy_ref(post_cov(m), alpha))
@@ -179,7 +179,7 @@ def scale(m, d, alpha=1.0):
 
 
 def ref_vr(m, d, alpha):
-    """DESIGN §11: log p(x) - D_alpha(q || p(z|x)); +-inf where Sigma_alpha is not PD."""
+    """Theory §11: log p(x) - D_alpha(q || p(z|x)); +-inf where Sigma_alpha is not PD."""
     S1, S2 = cov_q(m), post_cov(m)
     Sa = alpha * S2 + (1 - alpha) * S1
     if np.linalg.eigvalsh(Sa)[0] <= 0:
@@ -238,7 +238,7 @@ def test_relbo_below_log_evidence(family, where, p, alpha):
     rel = scalar(gr.relbo(m, d, alpha))
     assert rel <= ll + 1e-12 * scale(m, d, alpha)
     if where == "point":
-        # DESIGN §3 second line: log p(x) - RELBO = KL(q || pi_alpha) / alpha, pi_alpha the
+        # Theory §3 second line: log p(x) - RELBO = KL(q || pi_alpha) / alpha, pi_alpha the
         # escort N(m(x), sigma^2 M^-1 / alpha)
         x = prob.x
         kl = gauss_kl(m.V @ x + m.c, cov_q(m), gain(m) @ (x - m.b), post_cov(m) / alpha)
@@ -393,7 +393,7 @@ def _quad(f, centre, sd):
 @FAMILIES
 @given(p=st.data(), alpha=strat.alphas, vr_alpha=st.floats(0.02, 0.98))
 def test_one_latent_by_quadrature(family, p, alpha, vr_alpha):
-    """k = 1: RELBO = E_q log p(x,z) + H(q)/alpha - (1/alpha) log int p(z|x)^alpha dz (DESIGN §3)
+    """k = 1: RELBO = E_q log p(x,z) + H(q)/alpha - (1/alpha) log int p(z|x)^alpha dz (Theory §3)
     and the VR bound (1/(1-a)) log int q^a p(x,z)^(1-a) dz, every integral by quadrature of
     densities written with scipy.stats."""
     prob = p.draw(strat.problems(k=1, diagonal=family == "diag"))

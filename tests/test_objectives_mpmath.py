@@ -1,6 +1,6 @@
 """Population closed forms against the 50-digit mpmath references of ``gaussrelbo.testing``.
 
-The references evaluate DESIGN §5/§11 directly (explicit mpmath products, inverses and
+The references evaluate Theory §5/§11 directly (explicit mpmath products, inverses and
 determinants: the RELBO's log det(sigma^2 M^-1) comes from ``mpmath.det``, not from singular
 values), so agreement checks the package's SVD route and its floating-point care.
 
@@ -196,7 +196,7 @@ def test_vr_bound(name):
 
 @pytest.mark.parametrize("name", PROBLEMS)
 def test_vr_bound_alpha_zero(name):
-    # DESIGN §11: alpha = 0 gives log p(x) whatever the encoder.  With W's singular values
+    # Theory §11: alpha = 0 gives log p(x) whatever the encoder.  With W's singular values
     # up to 1e8 and a near-optimal diagonal encoder, D ~ 1e-16 and mu = eig(D^-1 Sigma_2) runs
     # up to ~4e15, yet the value is as well conditioned as log p(x) itself.
     model, data, args, s = _setup(name)
@@ -205,7 +205,7 @@ def test_vr_bound_alpha_zero(name):
 
 @pytest.mark.parametrize("name", PROBLEMS)
 def test_vr_bound_alpha_one(name):
-    # DESIGN §11: alpha = 1 gives the ELBO.  Its error scale here is that of LL - KL with the
+    # Theory §11: alpha = 1 gives the ELBO.  Its error scale here is that of LL - KL with the
     # KL = LL - ELBO bounded by the triangle inequality, so the ELBO's own accuracy is allowed.
     model, data, args, s = _setup(name)
     _check_vr(model, data, args, s, 1.0)
@@ -276,7 +276,7 @@ def test_tall_decoder_data_near_range():
 
 @pytest.mark.parametrize("name", ["moderate/random/full", "extreme/random/diag"])
 def test_reference_relbo_direct_equals_escort(name):
-    # DESIGN §5: two algebraically different forms of the population RELBO.
+    # Theory §5: two algebraically different forms of the population RELBO.
     _, _, args, _ = _setup(name)
     for alpha in ALPHAS:
         with mpmath.workdps(50):
@@ -285,7 +285,7 @@ def test_reference_relbo_direct_equals_escort(name):
 
 
 def test_reference_population_is_sample_average():
-    # DESIGN §5: with S the ddof=0 covariance, population values are exact sample averages.
+    # Theory §5: with S the ddof=0 covariance, population values are exact sample averages.
     # log_evidence is checked against scipy's logpdf; the others against the references at
     # single points (mean = x, cov = 0).
     rng = np.random.default_rng(20)
@@ -323,13 +323,13 @@ def test_reference_pointwise_against_quadrature(alpha):
     opts = dict(epsabs=0, epsrel=1e-13, limit=200)
     elbo = integrate.quad(lambda z: q.pdf(z) * (log_joint(z) - q.logpdf(z)), lo, hi, **opts)[0]
     assert abs(float(testing.elbo(*args)) - elbo) <= 1e-11 * abs(elbo)
-    # RELBO (DESIGN §3): ELBO + (1-a)/a [H(q) - H_a(p(z|x))], the posterior's Renyi entropy
+    # RELBO (Theory §3): ELBO + (1-a)/a [H(q) - H_a(p(z|x))], the posterior's Renyi entropy
     # from its definition, with p(z|x) = p(x, z) / p(x) and p(x) by quadrature.
     px = integrate.quad(lambda z: np.exp(log_joint(z)), -40, 40, **opts)[0]
     ia = integrate.quad(lambda z: (np.exp(log_joint(z)) / px) ** alpha, -40, 40, **opts)[0]
     relbo = elbo + (1 - alpha) / alpha * (q.entropy() - np.log(ia) / (1 - alpha))
     assert abs(float(testing.relbo(*args, alpha)) - relbo) <= 1e-10 * abs(relbo)
-    # VR bound (DESIGN §11): log E_q[(p(x,z)/q)^(1-a)] / (1-a)
+    # VR bound (Theory §11): log E_q[(p(x,z)/q)^(1-a)] / (1-a)
     vr = np.log(integrate.quad(lambda z: np.exp(alpha * q.logpdf(z) + (1 - alpha) * log_joint(z)),
                                -40, 40, **opts)[0]) / (1 - alpha)
     assert abs(float(testing.vr_bound(*args, alpha)) - vr) <= 1e-10 * abs(vr)

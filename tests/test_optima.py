@@ -18,8 +18,8 @@ import gaussrelbo as gr
 from gaussrelbo import optima
 from gaussrelbo.optima import _orthogonal, _problem, _profile, _records
 
-LAM8 = np.array([5.0, 4.0, 3.0, 2.0, 1.2, 0.5])          # DESIGN §8
-LAM9 = np.array([5.0, 3.0, 1.6, 0.9, 0.5, 0.3])          # DESIGN §9
+LAM8 = np.array([5.0, 4.0, 3.0, 2.0, 1.2, 0.5])          # Theory §8
+LAM9 = np.array([5.0, 3.0, 1.6, 0.9, 0.5, 0.3])          # Theory §9
 # well separated (no near-ties, so finite-difference Hessians resolve every curvature)
 LAM7 = np.array([6.0, 4.6, 3.5, 2.4, 1.5, 0.7, 0.3])
 
@@ -196,7 +196,7 @@ def test_listed_points_are_stationary(objective, kw, sigma2, encoder):
 # ---- Hessian signs -------------------------------------------------------------------------------
 
 def test_design_8_hessian_sign_counts():
-    """DESIGN §8, from second differences of gaussrelbo.objectives values (no gradient code)."""
+    """Theory §8, from second differences of gaussrelbo.objectives values (no gradient code)."""
     design = {("loglik", (0, 1, 2)): (0, 3, 15), ("loglik", (0, 1, 3)): (1, 3, 14),
               ("relbo", (0, 1, 2)): (0, 0, 18), ("relbo", (0, 1, 3)): (1, 0, 17)}
     cases = [("loglik", {})] + [("relbo", {"alpha": a}) for a in (0.3, 1.0, 3.0)]
@@ -241,7 +241,7 @@ def test_closed_form_signs_match_fd_hessian(lam, k, sigma2, objective, kw):
 @pytest.mark.parametrize("objective, kw", [("loglik", {}), ("relbo", {"alpha": 0.5}),
                                            ("beta_elbo", {"beta": 2.0})])
 def test_zero_decoder_is_a_minimum_when_every_eigenvalue_exceeds_the_threshold(objective, kw):
-    """Not every non-maximal orthogonal point is a saddle (DESIGN §8a says so): W = 0 has only
+    """Not every non-maximal orthogonal point is a saddle (Theory §8a says so): W = 0 has only
     ascent directions when lam_n > gamma sigma2."""
     for t, kind in ((0.2, "minimum"), (0.4, "saddle")):       # t = gamma sigma2, lam_n = 0.3
         s2 = t / _gamma(objective, kw)
@@ -341,7 +341,7 @@ def test_global_maximum_matches_lbfgs_from_random_starts(objective, kw, sigma2):
 
 
 def _ppca_ml(lam, k):
-    """DESIGN §7, written out."""
+    """Theory §7, written out."""
     n = lam.size
     s2 = lam[k:].sum() / (n - k)
     return -0.5 * n * (1 + np.log(2 * np.pi)) - 0.5 * (np.log(lam[:k]).sum()
@@ -374,7 +374,7 @@ def test_relbo_global_maximum_reproduces_sklearn_pca_score(name, ks):
         score = PCA(k).fit(X).score(X)
         for alpha in (0.5, 2.0):
             p = optima.global_maximum(lam, k, "relbo", alpha=alpha)
-            # DESIGN §7: score = ML(S_ddof1) + n / (2N)
+            # Theory §7: score = ML(S_ddof1) + n / (2N)
             assert p.value == pytest.approx(score - n / (2 * N), rel=1e-9), (name, k, alpha)
 
 
@@ -594,7 +594,7 @@ def test_collapse_thresholds():
 # ---- large problems -------------------------------------------------------------------------------
 
 def _pair_W(lam, pairs, singles, k, t, alpha):
-    """Hand construction of a DESIGN §8b configuration (pairs first, then singles)."""
+    """Hand construction of a Theory §8b configuration (pairs first, then singles)."""
     W = np.zeros((lam.size, k))
     c = 0
     for p, q in pairs:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 IGNORE = shutil.ignore_patterns("gallery", "__pycache__", "_build")
-PAGES = ("index", "relbo", "theory", "derivations", "findings", "gallery", "tutorial", "api",
-         "performance")
+PAGES = ("index", "relbo", "theory", "readings", "derivations", "findings", "gallery", "tutorial",
+         "recipe_oracle", "api", "performance")
 
 _BUILT = {}
 

@@ -89,3 +89,9 @@ def test_screenshots_of_every_page(site, tmp_path_factory):
         with open(out, "rb") as f:
             assert f.read(8) == b"\x89PNG\r\n\x1a\n", page
         assert out.stat().st_size > 10_000, page
+
+
+def test_every_page_of_the_site_is_checked():
+    # the page list above is every top-level page of docs/, so a new page cannot go unchecked
+    pages = {p.stem for p in (docsite.ROOT / "docs").glob("*.md")} | {"api"}
+    assert set(docsite.PAGES) == pages

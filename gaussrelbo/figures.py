@@ -524,8 +524,9 @@ def fig_rate_distortion(lam=None, k=3, sigma2=0.8, betas=None, alphas=None):
 @_styled
 def fig_basins(lam=None, k=3, sigma2=0.8, alphas=(0.1, 0.3, 1.0, 3.0, 10.0),
                betas=(0.5, 1.0, 2.0, 4.0), n_runs=10, random_state=0):
-    r"""F7: basins of attraction of L-BFGS on the full objective from random starts: the fraction
-    of runs reaching each stationary point, against alpha (RELBO) and beta (beta-ELBO).
+    r"""F7: basins of attraction of batched L-BFGS from random starts (decoder ascent with the
+    encoder at its optimum, the default of :func:`gaussrelbo.basin_map`): the fraction of runs
+    reaching each stationary point, against alpha (RELBO) and beta (beta-ELBO).
 
     Parameters
     ----------

@@ -201,7 +201,8 @@ def test_f5_steps_at_lambda_over_sigma2():
     np.testing.assert_array_equal(act[far], expect[far])
     # the drawn step line is the data
     x, y = _plotted(fig.axes[0], r"$\beta$-ELBO optimum")
-    np.testing.assert_array_equal(x, beta) and np.testing.assert_array_equal(y, act)
+    np.testing.assert_array_equal(x, beta)
+    np.testing.assert_array_equal(y, act)
     # against the noise level (beta = 1): steps at sigma2 / lambda_1 = lambda_j / lambda_1
     r, act_s = np.array(nums["sigma2_over_lam1"]), np.array(nums["active_vs_sigma2"])
     where, by = _steps(r, act_s)
@@ -304,7 +305,8 @@ def test_f6_relbo_family_is_maximum_likelihood_with_moving_split(s2):
     # drawn data: the RELBO line is the numbers; the bound line is D + R = -LL
     (ax,) = fig.axes
     x, y = _plotted(ax, r"RELBO optima ($\alpha$ = 0.25 … 4)")
-    np.testing.assert_array_equal(x, R) and np.testing.assert_array_equal(y, D)
+    np.testing.assert_array_equal(x, R)
+    np.testing.assert_array_equal(y, D)
     x, y = _plotted(ax, r"$D + R = -\log p_{ML}$ (= $-$RELBO optimum, every $\alpha$)")
     np.testing.assert_allclose(x + y, -ll, rtol=1e-13)
     assert ax.get_xlabel() == "rate R (nats)" and ax.get_ylabel() == "distortion D (nats)"

@@ -7,29 +7,16 @@ Chromium comes from the Debian package (``.ci/run`` installs it).  Without it th
 skipped, except in CI (``CI=true``), where it fails.
 """
 
-import importlib.util
 import os
 import shutil
-import sys
 from pathlib import Path
 
+import gaussrelbo_test_docsite as docsite  # registered by conftest.py
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "screenshots"
 
-
-def _docsite():
-    name = "gaussrelbo_test_docsite"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("docsite.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-docsite = _docsite()
 BROWSER = docsite.chromium()
 
 if BROWSER is None:

@@ -14,22 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gaussrelbo_test_docsite as docsite  # registered by conftest.py
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _docsite():
-    name = "gaussrelbo_test_docsite"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("docsite.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-docsite = _docsite()
 
 
 def test_tutorial_runs_as_a_doctest():

@@ -17,7 +17,8 @@ _OBJECTIVES = ("relbo", "elbo", "beta_elbo")
 def optimal_encoder(model: LinearGaussianVAE, objective: str = "relbo",
                     alpha: ArrayLike | None = None, beta: ArrayLike | None = None,
                     diagonal: bool | None = None, *,
-                    encoder: str | None = None) -> LinearGaussianVAE:
+                    encoder: str | None = None,
+                    reading: str = "pointwise") -> LinearGaussianVAE:
     r"""The encoder ``(V, c, D)`` that maximises an objective for the model's decoder.
 
     Parameters
@@ -34,6 +35,11 @@ def optimal_encoder(model: LinearGaussianVAE, objective: str = "relbo",
         Deprecated alias of ``encoder``: ``True`` is ``"diagonal"``, ``False`` is ``"full"``.
     encoder : {"diagonal", "full"}, keyword-only
         Optimise over diagonal (the usual VAE; the default) or full covariances ``D``.
+    reading : {'pointwise', 'escort', 'cross_entropy'}, default 'pointwise', keyword-only
+        Which reading of the Renyi VAE ``"relbo"`` means (docs page "Readings of the Renyi
+        VAE"; :mod:`gaussrelbo.readings`): ``"pointwise"`` and ``"cross_entropy"`` give the
+        escort of the posterior :math:`\pi_\alpha`, ``"escort"`` the exact posterior for every
+        alpha.  Other objectives take only ``"pointwise"``.
 
     Raises
     ------
@@ -54,7 +60,11 @@ def optimal_encoder(model: LinearGaussianVAE, objective: str = "relbo",
     whatever the covariance family.  Covariances:
 
     * RELBO, full: :math:`D = \sigma^2M^{-1}/\alpha`, the escort :math:`\pi_\alpha`, where the
-      bound is tight; diagonal: :math:`D_{ii} = \sigma^2/(\alpha M_{ii})`.
+      bound is tight; diagonal: :math:`D_{ii} = \sigma^2/(\alpha M_{ii})`.  The same for the
+      data-level cross-entropy reading (the log-mean-exp is increasing in each pointwise
+      value).  The escort reading, :math:`\mathrm{RELBO}(V, c, D/\alpha)`, is maximised at
+      :math:`D/\alpha = \sigma^2M^{-1}/\alpha`: the exact posterior :math:`\sigma^2M^{-1}`
+      (diagonal: :math:`\sigma^2/M_{ii}`) for every alpha.
     * beta-ELBO, full: :math:`D = \beta\sigma^2M_\beta^{-1}`; diagonal:
       :math:`D_{ii} = \beta\sigma^2/(\|w_i\|^2 + \beta\sigma^2)`.
 
@@ -85,10 +95,19 @@ def optimal_encoder(model: LinearGaussianVAE, objective: str = "relbo",
     diagonal = encoder == "diagonal"
     if not isinstance(objective, str) or objective not in _OBJECTIVES:
         raise ValueError(f"`objective` must be one of {_OBJECTIVES}, got {objective!r}")
+    _readings = ("pointwise", "escort", "cross_entropy")
+    if not isinstance(reading, str) or reading not in _readings:
+        raise ValueError(f"`reading` must be one of {', '.join(repr(r) for r in _readings)}, "
+                         f"got {reading!r}")
+    if reading != "pointwise" and objective != "relbo":
+        raise ValueError(f"`reading`={reading!r} applies to objective='relbo' only, got "
+                         f"objective={objective!r}")
     if objective == "relbo":
         if alpha is None:
             raise ValueError("`alpha` is required for objective='relbo'")
         scale, temper = np.asarray(1.0), check_alpha(alpha)
+        if reading == "escort":                 # the exact posterior, for every alpha
+            temper = np.ones_like(temper)
     elif objective == "elbo":
         scale, temper = np.asarray(1.0), np.asarray(1.0)
     else:

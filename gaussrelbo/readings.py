@@ -27,7 +27,7 @@ from ._numerics import log1p_ratio
 from ._validation import as_float_array, check_alpha, check_positive
 from .encoders import optimal_encoder
 from .model import DataMoments, LinearGaussianVAE
-from .objectives import distortion, rate, relbo
+from .objectives import distortion, rate, relbo, renyi_term
 from . import optima
 
 __all__ = [
@@ -42,6 +42,8 @@ __all__ = [
     "reading_global_maximum",
     "reading_objective",
     "reading_optimal_encoder",
+    "reading_profiled_value_grad",
+    "reading_renyi_term",
 ]
 
 #: The readings, in the order the docs present them.
@@ -99,27 +101,28 @@ def reading_objective(model, data, alpha, reading="pointwise"):
     Parameters
     ----------
     model : LinearGaussianVAE
+        Batch dimensions lead and broadcast against the data and ``alpha``.
     data : DataMoments or array_like, shape (..., n)
         Population moments, or datapoints (``"pointwise"`` and ``"escort"`` only).
     alpha : float or array_like
-        Renyi order, positive.  ``"cross_entropy"`` takes a scalar.
+        Renyi order, positive; broadcasts against the batch shape.
     reading : {'pointwise', 'escort', 'cross_entropy'}, default 'pointwise'
 
     Returns
     -------
-    ndarray or float
+    ndarray or numpy scalar
         ``"pointwise"``: :func:`gaussrelbo.relbo`.  ``"escort"``: ``relbo`` of the model whose
         encoder covariance is ``D / alpha``.  ``"cross_entropy"``: the log-mean-exp of the
-        pointwise RELBO over :math:`x \sim N(\mu_D, S)`; ``-inf`` where that average diverges,
-        i.e. outside :math:`I - (1-\alpha)L^TQL \succ 0` (only possible for
-        :math:`\alpha < 1`; for the optimal encoder this is :math:`I - (1-\alpha)SC^{-1}
-        \succ 0`).  Never NaN.
+        pointwise RELBO over :math:`x \sim N(\mu_D, S)`, one value per broadcast batch entry;
+        ``-inf`` where that average diverges, i.e. outside :math:`I - (1-\alpha)L^TQL \succ 0`
+        (only possible for :math:`\alpha < 1`; for the optimal encoder this is
+        :math:`I - (1-\alpha)SC^{-1} \succ 0`).  Never NaN.
 
     Raises
     ------
     ValueError
-        For ``"cross_entropy"`` with per-datapoint ``data`` (it is a data-level quantity) or a
-        batched model/moments.
+        For an unknown ``reading``, and for ``"cross_entropy"`` with per-datapoint ``data`` (it
+        is a data-level quantity).
 
     Notes
     -----
@@ -147,78 +150,168 @@ def reading_objective(model, data, alpha, reading="pointwise"):
     >>> bool(np.isclose(reading_objective(m, data, 1.0, "cross_entropy"), gr.elbo(m, data),
     ...                 rtol=1e-12))
     True
+    >>> reading_objective(m, data, [0.9, 1.0, 1.5], "cross_entropy").shape    # batched
+    (3,)
     """
     _check_reading(reading)
-    if not isinstance(model, LinearGaussianVAE):
-        raise ValueError(f"`model` must be a gaussrelbo.LinearGaussianVAE, got "
-                         f"{type(model).__name__}")
+    _check_model(model)
     if reading == "pointwise":
         return relbo(model, data, alpha)
     if reading == "escort":
-        a = check_alpha(alpha, "alpha")
-        scale = a[..., None] if model.diagonal else a[..., None, None]
-        return relbo(model.replace(D=model.D / scale), data, alpha)
+        return relbo(_escort_model(model, alpha), data, alpha)
+    data, a = _check_ce_input(model, data, alpha)
+    return _cross_entropy(model, data, a)
+
+
+def _check_model(model):
+    if not isinstance(model, LinearGaussianVAE):
+        raise ValueError(f"`model` must be a gaussrelbo.LinearGaussianVAE, got "
+                         f"{type(model).__name__}")
+
+
+def _escort_model(model, alpha):
+    """The model whose encoder covariance is D / alpha (the escort q_alpha of q)."""
+    a = check_alpha(alpha, "alpha")
+    scale = a[..., None] if model.diagonal else a[..., None, None]
+    return model.replace(D=model.D / scale)
+
+
+def _check_ce_input(model, data, alpha):
     if not isinstance(data, DataMoments):
         raise ValueError("`data` must be a gaussrelbo.DataMoments for reading='cross_entropy': it "
                          "is a data-level quantity (a log-mean-exp over the data distribution), "
                          f"got {type(data).__name__} (per-datapoint input)")
-    a = _scalar(alpha, "alpha", check_alpha)
-    if model.batch_shape != () or data.batch_shape != ():
-        raise ValueError(f"reading='cross_entropy' takes one model and one DataMoments, got "
-                         f"batch shapes {model.batch_shape} and {data.batch_shape}")
     if data.n != model.n:
         raise ValueError(f"`data` must have n={model.n} features, got {data.n}")
-    return _cross_entropy(model, data, a)
+    a = check_alpha(alpha, "alpha")
+    try:
+        np.broadcast_shapes(model.batch_shape, data.batch_shape, a.shape)
+    except ValueError:
+        raise ValueError(f"the batch shapes of `model` {model.batch_shape}, `data` "
+                         f"{data.batch_shape} and `alpha` {a.shape} do not broadcast") from None
+    return data, a
+
+
+def _mv(A, x):
+    return (A @ x[..., None])[..., 0]
 
 
 def _cross_entropy(model, data, alpha):
+    """Batched Gaussian average of exp(-(1-alpha) RELBO(x)); see reading_objective Notes."""
     n, k = model.n, model.k
-    W, b, s2 = model.W, model.b, float(model.sigma2)
-    V, c = model.V, model.c
-    Cc = cholesky(W @ W.T + s2 * np.eye(n), lower=True)
-    Mc = cholesky(W.T @ W + s2 * np.eye(k), lower=True)
-    gain = cho_solve((Mc, True), W.T)                      # M^{-1} W^T
+    shape = np.broadcast_shapes(model.batch_shape, data.batch_shape, alpha.shape)
+    bc = lambda a, core: np.broadcast_to(a, shape + a.shape[a.ndim - core:])  # noqa: E731
+    W, b, V, c = bc(model.W, 2), bc(model.b, 1), bc(model.V, 2), bc(model.c, 1)
+    s2 = bc(np.asarray(model.sigma2, float), 0)
+    a = bc(alpha, 0)
+    mu, L = bc(data.mean, 1), bc(data.factor, 2)
+    gain = bc(model.posterior_gain(), 2)                   # M^{-1} W^T
     E = V - gain
-    delta0 = E @ data.mean + c + gain @ b
-    Rt_delta = Mc.T @ delta0                               # ||.||^2 = delta0^T M delta0
+    delta0 = _mv(E, mu) + c + _mv(gain, b)
+    Wd = _mv(W, delta0)
+    dMd = np.sum(Wd**2, axis=-1) + s2 * np.sum(delta0**2, axis=-1)       # delta0^T M delta0
     if model.diagonal:
-        tr_MD = float(np.sum(np.diag(W.T @ W + s2 * np.eye(k)) * model.D))
-        logdet_D = float(np.sum(np.log(model.D)))
+        trWDW = np.sum(np.sum(model.W**2, axis=-2) * model.D, axis=-1)
     else:
-        LD = cholesky(model.D, lower=True)
-        tr_MD = float(np.sum((Mc.T @ LD) ** 2))
-        logdet_D = 2.0 * float(np.sum(np.log(np.diag(LD))))
-    logdet_M = 2.0 * float(np.sum(np.log(np.diag(Mc))))
-    logdet_C = 2.0 * float(np.sum(np.log(np.diag(Cc))))
-    # alpha * KL(q || pi_alpha) * 2 (Pi = alpha M / sigma^2), the x-independent part
-    K0 = (alpha * tr_MD / s2 - k - (k * np.log(alpha) + logdet_M - k * np.log(s2)) - logdet_D
-          + alpha * float(Rt_delta @ Rt_delta) / s2)
-    r = data.mean - b
-    Cr = solve_triangular(Cc, r, lower=True)
-    a0 = -0.5 * (n * np.log(2 * np.pi) + logdet_C + float(Cr @ Cr)) - K0 / (2 * alpha)
+        trWDW = np.sum((model.W @ model._chol_D) ** 2, axis=(-2, -1))
+    tr_MD = bc(trWDW, 0) + s2 * bc(model.trace_D, 0)
+    logdet_D = bc(model.logdet_D, 0)
+    lpr = bc(model.log_post_ratio, 0)                     # log det(sigma2 M^{-1})
+    r_ = min(n, k)
+    logdet_C = bc(np.sum(model.log_marginal_var, axis=-1), 0) + (n - r_) * np.log(s2)
+    # 2 alpha KL(q || pi_alpha), the x-independent part (Pi = alpha M / sigma^2)
+    K0 = a * tr_MD / s2 - k - (k * np.log(a) - lpr) - logdet_D + a * dMd / s2
+    Cc = np.linalg.cholesky(W @ np.swapaxes(W, -1, -2) + s2[..., None, None] * np.eye(n))
+    r = mu - b
+    Cr = np.linalg.solve(Cc, r[..., None])[..., 0]
+    a0 = -0.5 * (n * np.log(2 * np.pi) + logdet_C + np.sum(Cr**2, axis=-1)) - K0 / (2 * a)
     # quadratic part in y = x - mu_D over y = L u, u ~ N(0, I)
-    L = data.factor
-    X = solve_triangular(Cc, L, lower=True)                 # C^{-1/2} L
-    Y = Mc.T @ E @ L                                        # M^{1/2} E L
-    G = X.T @ X + Y.T @ Y / s2
-    G = 0.5 * (G + G.T)
-    # g = -C^{-1} r - E^T M delta0 / sigma^2  ->  h = L^T g
-    h = -(X.T @ Cr) - (Y.T @ Rt_delta) / s2
+    X = np.linalg.solve(Cc, L)                            # C^{-1/2} L
+    EL = E @ L
+    WEL = W @ EL
+    G = (np.swapaxes(X, -1, -2) @ X
+         + (np.swapaxes(WEL, -1, -2) @ WEL) / s2[..., None, None]
+         + np.swapaxes(EL, -1, -2) @ EL)
+    G = 0.5 * (G + np.swapaxes(G, -1, -2))
+    Md = _mv(np.swapaxes(W, -1, -2), Wd) + s2[..., None] * delta0            # M delta0
+    h = -_mv(np.swapaxes(X, -1, -2), Cr) - _mv(np.swapaxes(EL, -1, -2), Md) / s2[..., None]
     q, U = np.linalg.eigh(G)
     q = np.clip(q, 0.0, None)
-    t = 1.0 - alpha
-    if t > 0 and t * q[-1] >= 1.0:
-        return -np.inf                  # E exp(-(1-alpha) RELBO) diverges
-    logdet_part = -0.5 * float(np.sum(log1p_ratio(-t, q)))   # sum log(1 - t q)/(2t)
-    hp = U.T @ h
-    quad = -0.5 * t * float(np.sum(hp**2 / (1.0 - t * q)))
-    return a0 + logdet_part + quad
+    t = 1.0 - a
+    out_dom = (t > 0) & (t * q[..., -1] >= 1.0)           # E exp(-(1-alpha) RELBO) diverges
+    ts = np.where(out_dom, 0.0, t)
+    logdet_part = -0.5 * np.sum(log1p_ratio(-ts[..., None], q), axis=-1)
+    hp = _mv(np.swapaxes(U, -1, -2), h)
+    quad = -0.5 * ts * np.sum(hp**2 / (1.0 - ts[..., None] * q), axis=-1)
+    val = np.where(out_dom, -np.inf, a0 + logdet_part + quad)
+    return val[()] if val.ndim == 0 else val
+
+
+def reading_renyi_term(model, data, alpha, reading="pointwise"):
+    r"""The Renyi term of a reading (nats): what the reading adds to an ELBO.
+
+    Parameters
+    ----------
+    model : LinearGaussianVAE
+    data : DataMoments or array_like, shape (..., n)
+        Population moments, or datapoints (not for ``"cross_entropy"``).
+    alpha : float or array_like
+        Renyi order, positive.
+    reading : {'pointwise', 'escort', 'cross_entropy'}, default 'pointwise'
+
+    Returns
+    -------
+    ndarray or numpy scalar
+        ``"pointwise"``: :func:`gaussrelbo.renyi_term`, :math:`R_\alpha(q) = H(q) -
+        H_\alpha(p(z|x))`, with :math:`\mathrm{RELBO}_\alpha = \mathrm{ELBO}(q) +
+        \frac{1-\alpha}{\alpha}R_\alpha(q)`.
+
+        ``"escort"``: the pointwise term of the escort :math:`q_\alpha = N(Vx+c, D/\alpha)`,
+        :math:`R_\alpha(q_\alpha)`, so that :math:`\mathrm{RELBO}^E_\alpha(q) =
+        \mathrm{ELBO}(q_\alpha) + \frac{1-\alpha}{\alpha}R_\alpha(q_\alpha)` (the identity
+        :math:`\mathrm{RELBO}^E(V, c, D) = \mathrm{RELBO}(V, c, D/\alpha)`).  It equals
+        :math:`R_\alpha(q) - \tfrac k2\log\alpha`.
+
+        ``"cross_entropy"``: the pointwise term again.  It does not depend on x, and a
+        constant passes through the log-mean-exp, so :math:`L^{CE}_\alpha =
+        L^{CE}_\alpha[\mathrm{ELBO}] + \frac{1-\alpha}{\alpha}R_\alpha(q)` with
+        :math:`L^{CE}_\alpha[\mathrm{ELBO}] = -\frac1{1-\alpha}\log E_{p_D}
+        e^{-(1-\alpha)\mathrm{ELBO}(x)}`.  A data-level quantity: ``data`` must be
+        :class:`~gaussrelbo.DataMoments`.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``reading``; per-datapoint ``data`` with ``"cross_entropy"``.
+
+    Examples
+    --------
+    >>> import numpy as np, gaussrelbo as gr
+    >>> from gaussrelbo.readings import reading_renyi_term
+    >>> m = gr.LinearGaussianVAE([[1.0], [0.5]], [0.0, 0.0], 0.3, V=[[0.4, 0.2]], c=[0.0],
+    ...                          D=[0.5])
+    >>> x = np.array([0.2, -0.1])
+    >>> d = reading_renyi_term(m, x, 2.0, "escort") - reading_renyi_term(m, x, 2.0)
+    >>> bool(np.isclose(d, -0.5 * np.log(2.0)))                      # k = 1
+    True
+    """
+    _check_reading(reading)
+    _check_model(model)
+    if reading == "pointwise":
+        return renyi_term(model, data, alpha)
+    if reading == "escort":
+        return renyi_term(_escort_model(model, alpha), data, alpha)
+    _check_ce_input(model, data, alpha)
+    return renyi_term(model, data, alpha)
 
 
 # ---- optimal encoders ---------------------------------------------------------------------------
 
 def reading_optimal_encoder(model, alpha, reading="pointwise", encoder="diagonal"):
     r"""The encoder that maximises a reading's objective for the model's decoder.
+
+    The same as ``gaussrelbo.optimal_encoder(model, "relbo", alpha=alpha, reading=reading,
+    encoder=encoder)``.
 
     Parameters
     ----------
@@ -245,11 +338,121 @@ def reading_optimal_encoder(model, alpha, reading="pointwise", encoder="diagonal
     _check_reading(reading)
     if encoder not in ("diagonal", "full"):
         raise ValueError(f"`encoder` must be 'diagonal' or 'full', got {encoder!r}")
-    a = check_alpha(alpha, "alpha")
-    diagonal = encoder == "diagonal"
-    if reading == "escort":
-        return optimal_encoder(model, "elbo", diagonal=diagonal)
-    return optimal_encoder(model, "relbo", alpha=a, diagonal=diagonal)
+    return optimal_encoder(model, "relbo", alpha=alpha, reading=reading, encoder=encoder)
+
+
+# ---- the profiled cross-entropy objective (basin maps) -----------------------------------------
+
+def reading_profiled_value_grad(W, sigma2, lam, alpha, reading="cross_entropy"):
+    r"""A reading's profiled objective :math:`F(W, \sigma^2)` (optimal diagonal encoder,
+    b = data mean) in the eigenbasis of the data covariance, with its gradients.
+
+    Parameters
+    ----------
+    W : array_like, shape (..., n, k)
+        Decoder weights; row j is eigen-direction j.  Leading axes are a batch.
+    sigma2 : float or array_like, shape (...)
+        Decoder noise variance; broadcasts against the batch axes of ``W``.
+    lam : array_like, shape (n,), or DataMoments
+        Data covariance eigenvalues, descending.
+    alpha : float
+        Renyi order; ``"cross_entropy"``: 0 < alpha < 2.
+    reading : {'pointwise', 'escort', 'cross_entropy'}, default 'cross_entropy'
+        ``"pointwise"`` and ``"escort"`` have the same profile,
+        :func:`gaussrelbo.optima.profiled_value_grad` with ``objective="relbo"``.
+
+    Returns
+    -------
+    value : ndarray, shape (...)
+        ``-inf`` outside the domain :math:`C \succ (1-\alpha)S`.
+    grad_W : ndarray, shape (..., n, k)
+    grad_sigma2 : ndarray, shape (...)
+        NaN where the value is ``-inf`` (no gradient there).
+
+    Notes
+    -----
+    With :math:`t = 1-\alpha`, :math:`S = \Lambda`, :math:`G = \Lambda^{1/2}C^{-1}\Lambda^{1/2}`
+    and :math:`P = \sum_i\log M_{ii} - \log\det M`:
+
+    .. math::
+        F = -\tfrac n2\log 2\pi - \tfrac12\log\det C + \sum_i\frac{\log(1-tq_i)}{2t}
+            - \frac{P}{2\alpha},\qquad
+        \Gamma = \partial F/\partial C\big|_P = -\tfrac12C^{-1}
+            + \tfrac12C^{-1}\Lambda^{1/2}(I - tG)^{-1}\Lambda^{1/2}C^{-1},
+
+    :math:`\nabla_WF = 2\Gamma W - W(\mathrm{Dg}^{-1} - M^{-1})/\alpha`,
+    :math:`\partial_{\sigma^2}F = \mathrm{tr}\,\Gamma - (\sum_iM_{ii}^{-1} -
+    \mathrm{tr}M^{-1})/(2\alpha)` (:math:`q_i` the eigenvalues of G; smooth through
+    :math:`t = 0`, where F is the pPCA log-likelihood minus the Hadamard penalty).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussrelbo.readings import reading_profiled_value_grad
+    >>> lam = np.array([4.0, 2.0, 1.2, 0.3])
+    >>> W = np.zeros((4, 2)); W[[0, 1], [0, 1]] = np.sqrt(1.5 * lam[:2] - 1.0)  # c = (2-a) lam
+    >>> f, gW, gs = reading_profiled_value_grad(W, 1.0, lam, 0.5)
+    >>> bool(np.max(np.abs(gW)) < 1e-13)
+    True
+    """
+    _check_reading(reading)
+    lam = _spectrum(lam)
+    n = lam.size
+    W = as_float_array(W, "W")
+    if W.ndim < 2 or W.shape[-2] != n:
+        raise ValueError(f"`W` must have shape (..., n, k) with n={n}, got {W.shape}")
+    s2 = check_positive(sigma2, "sigma2")
+    try:
+        shape = np.broadcast_shapes(W.shape[:-2], s2.shape)
+    except ValueError:
+        raise ValueError(f"`sigma2` has shape {s2.shape}, which does not broadcast against "
+                         f"the batch shape {W.shape[:-2]} of `W`") from None
+    if reading != "cross_entropy":
+        a = _scalar(alpha, "alpha", check_alpha)
+        f, gW, gs = optima.profiled_value_grad(np.broadcast_to(W, shape + W.shape[-2:]),
+                                               np.broadcast_to(s2, shape), lam, "relbo",
+                                               alpha=a)
+        return np.asarray(f, float), gW, np.asarray(gs, float)
+    a = _alpha_ce(alpha)
+    W = np.broadcast_to(W, shape + W.shape[-2:])
+    s2 = np.broadcast_to(s2, shape).astype(float)
+    return _ce_value_grad(W, s2, lam, a)
+
+
+def _ce_value_grad(W, s2, lam, alpha):
+    n, k = W.shape[-2:]
+    t = 1.0 - alpha
+    Wt = np.swapaxes(W, -1, -2)
+    eye_n = np.eye(n)
+    c, Q = np.linalg.eigh(W @ Wt + s2[..., None, None] * eye_n)        # C = Q diag(c) Q^T
+    Cinv = (Q / c[..., None, :]) @ np.swapaxes(Q, -1, -2)
+    r = np.sqrt(lam)
+    G = r[:, None] * Cinv * r[None, :]
+    G = 0.5 * (G + np.swapaxes(G, -1, -2))
+    q, Z = np.linalg.eigh(G)
+    q = np.clip(q, 0.0, None)
+    out_dom = (t > 0) & (t * q[..., -1] >= 1.0)
+    qs = np.where(out_dom[..., None], 0.0, q)
+    value = (-0.5 * n * np.log(2 * np.pi) - 0.5 * np.sum(np.log(c), axis=-1)
+             - 0.5 * np.sum(log1p_ratio(-t, qs), axis=-1))
+    # Hadamard penalty through the eigen-decomposition of W^T W
+    mu, R = np.linalg.eigh(Wt @ W)
+    m = np.clip(mu, 0.0, None) + s2[..., None]
+    Mdiag = np.sum(W * W, axis=-2) + s2[..., None]
+    P = np.sum(np.log(Mdiag), axis=-1) - np.sum(np.log(m), axis=-1)
+    value = value - P / (2.0 * alpha)
+    inner = (Z / (1.0 - t * qs)[..., None, :]) @ np.swapaxes(Z, -1, -2)   # (I - tG)^{-1}
+    B = Cinv * r[None, :]                                                  # C^{-1} Lambda^{1/2}
+    Gamma = -0.5 * Cinv + 0.5 * B @ inner @ np.swapaxes(B, -1, -2)
+    Gamma = 0.5 * (Gamma + np.swapaxes(Gamma, -1, -2))
+    WMinv = (W @ R / m[..., None, :]) @ np.swapaxes(R, -1, -2)            # W M^{-1}
+    gW = 2.0 * Gamma @ W - (W / Mdiag[..., None, :] - WMinv) / alpha
+    gs = (np.trace(Gamma, axis1=-2, axis2=-1)
+          - (np.sum(1.0 / Mdiag, axis=-1) - np.sum(1.0 / m, axis=-1)) / (2.0 * alpha))
+    value = np.where(out_dom, -np.inf, value)
+    gW = np.where(out_dom[..., None, None], np.nan, gW)
+    gs = np.where(out_dom, np.nan, gs)
+    return value, gW, gs
 
 
 # ---- optima -------------------------------------------------------------------------------------
@@ -281,6 +484,12 @@ class ReadingOptimum:
     value: float
     rate: float
     distortion: float
+
+    @property
+    def subset(self):
+        """Eigen-directions the decoder uses (0-based, descending eigenvalue order): the top
+        ``active`` ones."""
+        return tuple(range(self.active))
 
 
 def _f_ce(lam, cvar, alpha):
@@ -531,19 +740,25 @@ def active_counts(lam, k, alphas, reading="pointwise", sigma2=None):
 
 @dataclass(frozen=True)
 class MatchedBeta:
-    """The beta-ELBO optimum with the same rate as a reading's optimum (fixed sigma2).
+    """The beta-ELBO optimum with the same rate as a reading's optimum.
 
     Attributes
     ----------
     beta : float
     rate : float
-        The common rate.
+        The reading's rate (the target).
     distortion : float
         The reading's distortion.
     beta_distortion : float
-        The beta-ELBO optimum's distortion at the same rate.
+        The beta-ELBO optimum's distortion at ``beta``.
     excess : float
         ``distortion - beta_distortion`` (>= 0: the beta-ELBO frontier).
+    sigma2 : float or None
+        The reading's noise variance (the fixed one, or the learned one).
+    beta_sigma2 : float or None
+        The beta-ELBO optimum's noise variance (equal to ``sigma2`` when it is fixed).
+    beta_rate : float or None
+        The beta-ELBO optimum's rate; equal to ``rate`` up to rounding.
     """
 
     beta: float
@@ -551,52 +766,94 @@ class MatchedBeta:
     distortion: float
     beta_distortion: float
     excess: float
+    sigma2: float | None = None
+    beta_sigma2: float | None = None
+    beta_rate: float | None = None
 
 
 def matched_beta(alpha, lam, k, sigma2, reading="pointwise"):
     r"""The :math:`\beta` whose beta-ELBO optimum has the rate of a reading's optimum.
 
-    Both at the same fixed :math:`\sigma^2`, top-k decoders, optimal diagonal encoders.  The
-    beta-ELBO rate :math:`\tfrac12\sum_{\lambda_j>\beta\sigma^2}\log(\lambda_j/(\beta\sigma^2))`
-    (Lucas et al. 2019) is continuous and strictly decreasing while positive, so the match is
-    unique; it is found by bracketing in :math:`\log\beta`.
+    Top-k decoders, optimal diagonal encoders, both at the same fixed :math:`\sigma^2`, or both
+    with a learned :math:`\sigma^2` (each at its own global maximum).  With a fixed
+    :math:`\sigma^2` the beta-ELBO rate
+    :math:`\tfrac12\sum_{\lambda_j>\beta\sigma^2}\log(\lambda_j/(\beta\sigma^2))` (Lucas et
+    al. 2019) is continuous and strictly decreasing while positive, so the match is unique.
+    With a learned :math:`\sigma^2` the rate at the beta-ELBO global maximum is strictly
+    decreasing in :math:`\beta` between the jumps of its active count :math:`r^*` but can jump
+    down where :math:`r^*` changes; a target inside such a gap has no exact match and raises.
+    The match is found by bracketing in :math:`\log\beta`.
 
     Parameters
     ----------
     alpha : float
     lam : array_like, shape (n,), or DataMoments
     k : int
-    sigma2 : float
+    sigma2 : float or None
+        Fixed noise, or None to learn it (separately for the reading and the beta-ELBO).
     reading : {'pointwise', 'escort', 'cross_entropy'}, default 'pointwise'
 
     Returns
     -------
     MatchedBeta
+
+    Raises
+    ------
+    ValueError
+        With a learned :math:`\sigma^2`, when the reading's rate falls in a jump of the
+        beta-ELBO rate (no beta has that rate).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussrelbo.readings import matched_beta
+    >>> lam = np.array([5.0, 4.0, 3.0, 2.0, 1.2, 0.5])
+    >>> mb = matched_beta(1.0, lam, 3, None)            # alpha = 1 is the ELBO: beta = 1
+    >>> round(mb.beta, 10), round(mb.excess, 10)
+    (1.0, 0.0)
     """
     _check_reading(reading)
     lam = _spectrum(lam)
     k = _k(k, lam.size)
-    s2 = _scalar(sigma2, "sigma2")
+    s2 = None if sigma2 is None else _scalar(sigma2, "sigma2")
     opt = reading_global_maximum(lam, k, alpha, reading, s2)
     target = opt.rate
+    if not lam[0] > 0:
+        raise ValueError("`lam` must have a positive eigenvalue")
 
     def beta_point(beta):
         return optima.global_maximum(lam, k, "beta_elbo", beta=beta, sigma2=s2)
 
-    hi = float(lam[0]) / s2
-    if not hi > 0:
-        raise ValueError("`lam` must have a positive eigenvalue")
-    if target <= 0:
-        beta = hi
+    def rate_at(u):
+        return beta_point(float(np.exp(u))).rate - target
+
+    tol = 1e-9 * max(1.0, abs(target))
+    if s2 is not None and target <= 0:
+        beta = float(lam[0]) / s2
     else:
+        hi = float(lam[0]) / s2 if s2 is not None else 1.0
+        while rate_at(np.log(hi)) > tol:
+            hi *= 4.0
+            if hi > 1e300:
+                raise ValueError(f"no beta reaches rate {target!r}")
         lo = min(1.0, hi)
-        while beta_point(lo).rate <= target:
+        while rate_at(np.log(lo)) <= 0:
             lo /= 4.0
             if lo < 1e-300:
                 raise ValueError(f"no beta reaches rate {target!r}")
-        logb = brentq(lambda u: beta_point(np.exp(u)).rate - target, np.log(lo), np.log(hi),
-                      xtol=1e-14, rtol=4 * np.finfo(float).eps)
-        beta = float(np.exp(logb))
-    bd = float(beta_point(beta).distortion)
+        if rate_at(np.log(hi)) > 0:
+            beta = hi
+        else:
+            beta = float(np.exp(brentq(rate_at, np.log(lo), np.log(hi), xtol=1e-14,
+                                       rtol=4 * np.finfo(float).eps)))
+    bp = beta_point(beta)
+    if s2 is None and not abs(bp.rate - target) <= tol:
+        raise ValueError(
+            f"no beta-ELBO optimum with learned sigma2 has the rate {target:.6g} of "
+            f"reading={reading!r} at alpha={alpha!r}: the beta-ELBO rate jumps from "
+            f"{beta_point(beta * (1 - 1e-9)).rate:.6g} to {beta_point(beta * (1 + 1e-9)).rate:.6g} "
+            f"at beta = {beta:.6g}, where its active count changes")
+    bd = float(bp.distortion)
     return MatchedBeta(beta, float(target), float(opt.distortion), bd,
-                       float(opt.distortion) - bd)
+                       float(opt.distortion) - bd, float(opt.sigma2), float(bp.sigma2),
+                       float(bp.rate))

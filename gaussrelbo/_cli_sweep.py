@@ -68,7 +68,9 @@ def register(subparsers):
     p.add_argument("--beta", type=floats, default=[1.0], help="rate weights (beta-elbo)")
     p.add_argument("--sigma2", type=noises, default=[None],
                    help="fixed decoder noise variances, or 'learned' (the default)")
-    p.add_argument("--reading", default="pointwise", help="readings of the Renyi VAE")
+    p.add_argument("--reading", default="pointwise",
+                   help="comma-separated readings of the Renyi VAE (relbo only) among "
+                        "pointwise, escort, cross_entropy (default pointwise)")
     p.add_argument("--encoder", choices=("diagonal", "full"), default="diagonal")
     p.add_argument("--basin-runs", type=int, default=0,
                    help="random starts per configuration for a basin map (default 0: none)")
@@ -117,11 +119,12 @@ def run(args):
     table = ds[["max_value", "sigma2_at_max", "n_active"]].to_dataframe().dropna(how="all")
     table = table.reset_index()
     # one row per distinct configuration: alpha only for relbo, beta only for beta_elbo
-    a0, b0 = ds.alpha.values[0], ds.beta.values[0]
+    a0, b0, r0 = ds.alpha.values[0], ds.beta.values[0], ds.reading.values[0]
     keep = (((table.objective == "relbo") | (table.alpha == a0))
-            & ((table.objective == "beta_elbo") | (table.beta == b0)))
+            & ((table.objective == "beta_elbo") | (table.beta == b0))
+            & ((table.objective == "relbo") | (table.reading == r0)))
     table = table[keep]
-    table = table.drop(columns=[c for c in ("reading",) if table[c].nunique() == 1])
+    table = table.drop(columns=[c for c in ("reading",) if ds.reading.size == 1])
     out.write(f"gaussrelbo sweep: {ds.attrs['n_configurations']} configurations in "
               f"{ds.attrs['n_chunks']} chunks\n")
     out.write(table.to_string(index=False, float_format=lambda v: f"{v:.8g}"))

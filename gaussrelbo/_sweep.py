@@ -7,7 +7,8 @@ scheduler by default, or a ``dask.distributed`` cluster when a ``Client`` is pas
 ``sweep`` extra (``pip install "gaussrelbo[sweep]"``: xarray, dask, distributed, threadpoolctl).
 
 Parameters that do not apply to an objective (alpha outside the RELBO, beta outside the
-beta-ELBO) are not recomputed: the value is the same along that axis, computed once.
+beta-ELBO, the reading outside the RELBO) are not recomputed: the value is the same along that
+axis, computed once.
 """
 
 import sys
@@ -20,11 +21,14 @@ from ._validation import as_float_array, check_alpha, check_beta, check_positive
 __all__ = ["READINGS", "sweep"]
 
 _OBJECTIVES = ("loglik", "elbo", "relbo", "beta_elbo")
-#: Readings of "a Renyi-entropy VAE" a sweep can evaluate.  ``"pointwise"`` is the RELBO of
-#: Cukier (arXiv:2312.06828) as derived in the docs (Jensen per data point); further readings
-#: register an evaluator here: ``READINGS[name] = fn(lam, k, objective, alpha, beta, sigma2,
-#: encoder) -> StationaryPoint``-like object with ``value, sigma2, active, rate, distortion,
-#: subset``.
+#: Readings of "a Renyi-entropy VAE" a sweep can evaluate (docs page "Readings of the Renyi
+#: VAE").  ``"pointwise"`` is the RELBO of Cukier (arXiv:2312.06828) as derived in the docs
+#: (Jensen per data point), ``"escort"`` Jensen with the escort of the encoder,
+#: ``"cross_entropy"`` the data-level log-mean-exp (0 < alpha < 2).  An evaluator is
+#: ``READINGS[name] = fn(lam, k, objective, alpha, beta, sigma2, encoder)`` returning an object
+#: with ``value, sigma2, active, rate, distortion, subset``; the readings other than
+#: ``"pointwise"`` apply to ``objective="relbo"`` only (the sweep evaluates the other
+#: objectives once, under ``"pointwise"``).
 READINGS = {}
 
 _VARIABLES = {
@@ -49,7 +53,23 @@ def _pointwise(lam, k, objective, alpha, beta, sigma2, encoder):
                           encoder=encoder)
 
 
+def _reading(name):
+    def evaluate(lam, k, objective, alpha, beta, sigma2, encoder):
+        from .readings import reading_global_maximum
+
+        if objective != "relbo":
+            return _pointwise(lam, k, objective, alpha, beta, sigma2, encoder)
+        # at the global maximum the decoder columns are orthogonal, where the diagonal and
+        # the full encoder coincide: the encoder family does not change the values
+        return reading_global_maximum(lam, k, alpha, name, sigma2)
+
+    evaluate.__name__ = f"_{name}"
+    return evaluate
+
+
 READINGS["pointwise"] = _pointwise
+READINGS["escort"] = _reading("escort")
+READINGS["cross_entropy"] = _reading("cross_entropy")
 
 
 # ---- validation ---------------------------------------------------------------------------------
@@ -135,13 +155,14 @@ def _config_values(lam, k, objective, alpha, beta, s2, reading, encoder, basins)
         return out
     out.update(max_value=pt.value, sigma2_at_max=pt.sigma2, n_active=pt.active,
                n_collapsed=k - pt.active, rate=pt.rate, distortion=pt.distortion)
-    if basins and reading == "pointwise":
+    if basins and (reading != "cross_entropy" or basins["mode"] == "profiled"):
         from .basins import basin_map
 
         param = {"relbo": alpha, "beta_elbo": beta}.get(objective, 1.0)
         bm = basin_map(lam, k, objective, params=(param,), n_runs=basins["n_runs"],
                        sigma2=sigma2, encoder=encoder, random_state=basins["random_state"],
-                       mode=basins["mode"], blas_threads="all")
+                       mode=basins["mode"], blas_threads="all",
+                       reading=reading if objective == "relbo" else "pointwise")
         best = f"subset={tuple(int(j) for j in pt.subset)} maximum"
         out.update(basin_fraction_max=bm.fractions[0].get(best, 0.0),
                    basin_near_saddle=bm.n_near_saddle[0],
@@ -183,8 +204,11 @@ def sweep(spectrum="synthetic", k=(1,), objective=("relbo",), alpha=(1.0,), beta
         Rate weights (used by ``'beta_elbo'`` only).
     sigma2 : float, None or sequence of them, default (None,)
         Fixed decoder noise; ``None`` (or ``'learned'``) learns it (coordinate NaN).
-    reading : str or sequence of str, default ('pointwise',)
-        Readings of the Renyi-entropy VAE, keys of :data:`READINGS`.
+    reading : str or sequence of {'pointwise', 'escort', 'cross_entropy'}, default ('pointwise',)
+        Readings of the Renyi-entropy VAE, keys of :data:`READINGS` (``objective='relbo'``
+        only; constant along this axis for the other objectives).  ``"cross_entropy"`` cells
+        are NaN where the reading has no maximum (alpha >= 2, or a fixed sigma2 at or below
+        :math:`(1-\alpha)\lambda_{k+1}`); its basin variables need ``basin_mode='profiled'``.
     encoder : {'diagonal', 'full'}, default 'diagonal'
     basin_runs : int, default 0
         Random starts per configuration for a basin map (:func:`gaussrelbo.basin_map`); 0 skips
@@ -242,7 +266,8 @@ def sweep(spectrum="synthetic", k=(1,), objective=("relbo",), alpha=(1.0,), beta
     readings = _seq(reading, "reading")
     for r in readings:
         if not isinstance(r, str) or r not in READINGS:
-            raise ValueError(f"`reading` must contain values of {tuple(READINGS)}, got {r!r}")
+            raise ValueError(f"`reading` must contain values of "
+                             f"{', '.join(repr(x) for x in READINGS)}, got {r!r}")
     if not isinstance(encoder, str) or encoder not in ("diagonal", "full"):
         raise ValueError(f"`encoder` must be 'diagonal' or 'full', got {encoder!r}")
     if isinstance(basin_runs, bool) or not isinstance(basin_runs, (int, np.integer)) or (
@@ -274,7 +299,8 @@ def sweep(spectrum="synthetic", k=(1,), objective=("relbo",), alpha=(1.0,), beta
         ai = ai if ob == "relbo" else 0
         bi = bi if ob == "beta_elbo" else 0
         key = (names[si], ks[ki], ob, alphas[ai] if ob == "relbo" else 1.0,
-               betas[bi] if ob == "beta_elbo" else 1.0, sigma2s[s2i], readings[ri])
+               betas[bi] if ob == "beta_elbo" else 1.0, sigma2s[s2i],
+               readings[ri] if ob == "relbo" else "pointwise")
         where[idx] = unique.setdefault(key, len(unique))
     configs = list(unique)
 

@@ -94,6 +94,22 @@ def _check_choice(x, name, choices):
     return x
 
 
+_READINGS = ("pointwise", "escort", "cross_entropy")
+
+
+def _check_reading(reading, objective, mode):
+    if not isinstance(reading, str) or reading not in _READINGS:
+        raise ValueError(f"`reading` must be one of {', '.join(repr(r) for r in _READINGS)}, "
+                         f"got {reading!r}")
+    if reading != "pointwise" and objective != "relbo":
+        raise ValueError(f"`reading`={reading!r} applies to objective='relbo' only, got "
+                         f"objective={objective!r}")
+    if reading == "cross_entropy" and mode != "profiled":
+        raise ValueError("`mode` must be 'profiled' for reading='cross_entropy' (the full "
+                         f"parameter ascent is not implemented for it), got {mode!r}")
+    return reading
+
+
 def _check_random_state(x):
     ok = x is None or isinstance(x, (np.random.Generator, np.random.SeedSequence)) or (
         isinstance(x, (int, np.integer)) and not isinstance(x, bool) and x >= 0)
@@ -182,7 +198,62 @@ class _Profiled:
         return f, g
 
 
-def _problem(mode, lam, k, objective, alpha, beta, sigma2, encoder):
+class _ProfiledCrossEntropy(_Profiled):
+    """The profiled data-level cross-entropy reading, F(W, sigma2) over the same packing."""
+
+    def __init__(self, lam, k, alpha, sigma2):
+        super().__init__(lam, k, "relbo", alpha, 1.0, sigma2, "diagonal")
+        self.alpha = alpha
+
+    def value_grad(self, x):
+        from .readings import _ce_value_grad
+
+        W, s2 = self.unpack(x)
+        ok = (s2 > 0) & np.isfinite(s2) & np.all(np.isfinite(x), axis=1)
+        f = np.full(x.shape[0], -np.inf)
+        g = np.full_like(x, np.nan)
+        if np.any(ok):
+            fo, gW, gs = _ce_value_grad(W[ok], s2[ok], self.lam, self.alpha)
+            f[ok] = fo
+            g[ok, : self.n * self.k] = gW.reshape(fo.shape[0], -1)
+            if self.fixed_s2 is None:
+                g[ok, -1] = gs * s2[ok]
+        return f, g
+
+
+class _EscortFull(FullProblem):
+    """Every parameter of the escort reading: RELBO^E(V, c, D) = RELBO(V, c, D / alpha), so the
+    pointwise value and gradient at the escort's covariance, chained through D -> D / alpha."""
+
+    def _shift(self, x):
+        x = np.array(x, float)
+        s = self.slices["D"]
+        if self.full:        # packed Cholesky factor: log-diagonal, off-diagonal entries
+            t = x[:, s]
+            off = np.ones(t.shape[1], bool)
+            off[self.diag_in_tril] = False
+            t[:, self.diag_in_tril] -= 0.5 * np.log(self.alpha)
+            t[:, off] /= np.sqrt(self.alpha)
+            x[:, s] = t
+        else:                # log D
+            x[:, s] -= np.log(self.alpha)
+        return x
+
+    def value_grad(self, x):
+        f, g = super().value_grad(self._shift(x))
+        if self.full:
+            s = self.slices["D"]
+            off = np.ones(s.stop - s.start, bool)
+            off[self.diag_in_tril] = False
+            g[:, np.arange(s.start, s.stop)[off]] /= np.sqrt(self.alpha)
+        return f, g
+
+
+def _problem(mode, lam, k, objective, alpha, beta, sigma2, encoder, reading="pointwise"):
+    if reading == "cross_entropy":
+        return _ProfiledCrossEntropy(lam, k, alpha, sigma2)
+    if reading == "escort" and mode == "full":
+        return _EscortFull(lam, k, objective, alpha, beta, sigma2, encoder)
     cls = _Profiled if mode == "profiled" else FullProblem
     return cls(lam, k, objective, alpha, beta, sigma2, encoder)
 
@@ -190,8 +261,18 @@ def _problem(mode, lam, k, objective, alpha, beta, sigma2, encoder):
 def _starts(problem, mode, seeds):
     """Packed starting points (B, size), one per seed: the same draws in both modes."""
     full = getattr(problem, "full", False)
-    draws = [_draw(problem.lam, problem.k, problem.fixed_s2, full, np.random.default_rng(s))
-             for s in seeds]
+    draws = []
+    for s in seeds:
+        rng = np.random.default_rng(s)
+        d = _draw(problem.lam, problem.k, problem.fixed_s2, full, rng)
+        if isinstance(problem, _ProfiledCrossEntropy):
+            # a start outside the domain C > (1 - alpha) S (alpha < 1) is drawn again from the
+            # same stream, up to 100 times
+            for _ in range(100):
+                if np.isfinite(problem.value_grad(problem.pack(d[0][None], np.array([d[2]])))[0][0]):
+                    break
+                d = _draw(problem.lam, problem.k, problem.fixed_s2, full, rng)
+        draws.append(d)
     W = np.stack([d[0] for d in draws])
     s2 = np.array([d[2] for d in draws], float)
     if mode == "profiled":
@@ -451,6 +532,39 @@ def _match(value, W, points, vtol):
     return best
 
 
+def _ce_points(lam, k, alpha, sigma2):
+    """Matcher for the cross-entropy reading: the orthogonal stationary point of a support J
+    (columns on the eigen-directions J with model variance (2 - alpha) lam_j, sigma2 elsewhere;
+    a learned sigma2 solves the discarded-direction equation), labelled 'maximum' when it is the
+    reading's global maximum and 'saddle' otherwise."""
+    from .readings import _f_ce, _sigma2_ce, reading_global_maximum
+
+    best = reading_global_maximum(lam, k, alpha, "cross_entropy", sigma2)
+
+    def point(J):
+        if len(J) > k:
+            return None
+        rest = np.setdiff1d(np.arange(lam.size), J)
+        s2 = sigma2 if sigma2 is not None else _sigma2_ce(lam[rest], alpha)
+        if s2 is None or np.any((2.0 - alpha) * lam[list(J)] <= s2):
+            return None
+        cvar = np.full(lam.size, float(s2))
+        cvar[list(J)] = (2.0 - alpha) * lam[list(J)]
+        value = float(np.sum(_f_ce(lam, cvar, alpha)))
+        top = tuple(J) == best.subset and abs(value - best.value) <= 1e-9 * (1 + abs(best.value))
+        return value, "maximum" if top else "saddle"
+
+    return point
+
+
+def _match_ce(value, W, point, vtol):
+    J = _support(W)
+    found = point(J)
+    if found is None or not abs(found[0] - value) <= vtol * (1.0 + abs(found[0])):
+        return None
+    return f"subset={J} {found[1]}", found[1]
+
+
 @dataclass
 class BasinMap:
     """Which stationary point each of ``n_runs`` random starts reached, for each parameter.
@@ -472,6 +586,7 @@ class BasinMap:
     runs: list = field(default_factory=list)
     mode: str = "profiled"
     method: str = "batched"
+    reading: str = "pointwise"
 
     @property
     def fractions(self):
@@ -498,7 +613,7 @@ class BasinMap:
 
 
 def _basin_runs(lam, k, objective, param, name, sigma2, encoder, seeds, vtol, mode, method,
-                maxiter, gtol, x0=None):
+                maxiter, gtol, x0=None, reading="pointwise"):
     """Counts and run records for one parameter value (the unit of work of a basin map).
 
     ``x0`` (packed starts, B rows) replaces the seeded starts when given (tests)."""
@@ -506,7 +621,7 @@ def _basin_runs(lam, k, objective, param, name, sigma2, encoder, seeds, vtol, mo
 
     kw = {name: param} if name != "none" else {}
     alpha, beta = _check_objective(objective, kw.get("alpha"), kw.get("beta"))
-    problem = _problem(mode, lam, k, objective, alpha, beta, sigma2, encoder)
+    problem = _problem(mode, lam, k, objective, alpha, beta, sigma2, encoder, reading)
     x0 = _starts(problem, mode, seeds) if x0 is None else x0
     x, value, g, n_iter, status = _ascend(problem, x0, method, maxiter, gtol)
     if mode == "profiled":
@@ -514,6 +629,18 @@ def _basin_runs(lam, k, objective, param, name, sigma2, encoder, seeds, vtol, mo
     else:
         p = problem.unpack(x)
         W, s2 = p["W"], p["s2"]
+    if reading == "cross_entropy":
+        point = _ce_points(lam, k, alpha, sigma2)
+        counts, runs = {}, []
+        for i in range(x.shape[0]):
+            found = _match_ce(value[i], W[i], point, vtol)
+            label = "unmatched" if found is None else found[0]
+            if not np.isfinite(value[i]):
+                label = "infeasible start"
+            counts[label] = counts.get(label, 0) + 1
+            runs.append(_record(value[i], W[i], label, g[i], s2[i], n_iter[i], status[i],
+                                found is not None and found[1] == "saddle"))
+        return dict(sorted(counts.items())), runs
     # The orthogonal points first (closed forms, cheap); the non-orthogonal family (built and
     # classified by finite differences, costly) only when a run is left without a point of its
     # own support among them.
@@ -528,17 +655,22 @@ def _basin_runs(lam, k, objective, param, name, sigma2, encoder, seeds, vtol, mo
     for i, pt in enumerate(found):
         label = "unmatched" if pt is None else _label(pt)
         counts[label] = counts.get(label, 0) + 1
-        runs.append({"value": float(value[i]), "support": _support(W[i]), "label": label,
-                     "grad_norm": float(np.max(np.abs(g[i]))), "sigma2": float(s2[i]),
-                     "n_iter": int(n_iter[i]), "status": _STATUS[int(status[i])],
-                     "converged": bool(status[i] in (1, 2)),
-                     "near_saddle": pt is not None and pt.kind == "saddle"})
+        runs.append(_record(value[i], W[i], label, g[i], s2[i], n_iter[i], status[i],
+                            pt is not None and pt.kind == "saddle"))
     return dict(sorted(counts.items())), runs
+
+
+def _record(value, W, label, g, s2, n_iter, status, near_saddle):
+    return {"value": float(value), "support": _support(W), "label": label,
+            "grad_norm": float(np.max(np.abs(g))), "sigma2": float(s2),
+            "n_iter": int(n_iter), "status": _STATUS[int(status)],
+            "converged": bool(status in (1, 2)), "near_saddle": bool(near_saddle)}
 
 
 def basin_map(lam, k, objective="relbo", params=(1.0,), n_runs=50, sigma2=None,
               encoder="diagonal", random_state=0, progress=False, vtol=1e-6, n_jobs=1, *,
-              mode="profiled", method="batched", maxiter=20000, gtol=1e-10, blas_threads=None):
+              mode="profiled", method="batched", maxiter=20000, gtol=1e-10, blas_threads=None,
+              reading="pointwise"):
     r"""Basins of attraction of gradient ascent, as fractions of random starts per parameter.
 
     Each start is advanced to convergence and labelled by the stationary point
@@ -582,6 +714,23 @@ def basin_map(lam, k, objective="relbo", params=(1.0,), n_runs=50, sigma2=None,
     blas_threads : int, 'all' or None
         BLAS thread limit during the computation; ``None`` reads the environment variable
         ``GAUSSRELBO_BLAS_THREADS`` and defaults to 1 (see ``docs/performance.md``).
+    reading : {'pointwise', 'escort', 'cross_entropy'}, default 'pointwise'
+        Reading of the Renyi VAE (``objective='relbo'`` only; docs page "Readings of the Renyi
+        VAE").  ``"escort"``: in profiled mode the same landscape as ``"pointwise"`` (the
+        optimal encoders give the same value for every decoder), in full mode the escort
+        objective :math:`\mathrm{RELBO}(V, c, D/\alpha)` over every parameter.
+        ``"cross_entropy"`` (0 < alpha < 2; profiled mode only): the decoder landscape of the
+        data-level cross-entropy, value and gradient from
+        :func:`gaussrelbo.readings.reading_profiled_value_grad`; a start outside its domain
+        :math:`C \succ (1-\alpha)S` is drawn again, up to 100 times, and is otherwise
+        labelled ``"infeasible start"`` (with a fixed sigma2 and alpha < 1 the directions
+        outside the range of W keep variance sigma2, so most isotropic starts can be outside
+        the domain).  A run is labelled by the orthogonal
+        stationary point of its support (model variance :math:`(2-\alpha)\lambda_j` on it):
+        ``maximum`` for the reading's global maximum
+        (:func:`gaussrelbo.readings.reading_global_maximum`), ``saddle`` for another support;
+        the non-orthogonal (cluster) stationary points of this reading are not enumerated, so
+        a run stopped at one is ``"unmatched"``.
 
     Returns
     -------
@@ -599,6 +748,7 @@ def basin_map(lam, k, objective="relbo", params=(1.0,), n_runs=50, sigma2=None,
     k = _check_k(k, lam.size)
     if not isinstance(objective, str) or objective not in _OBJECTIVES:
         raise ValueError(f"`objective` must be one of {_OBJECTIVES}, got {objective!r}")
+    reading = _check_reading(reading, objective, mode)
     n_runs = _check_count(n_runs, "n_runs")
     n_jobs = _check_count(n_jobs, "n_jobs")
     maxiter = _check_count(maxiter, "maxiter")
@@ -613,10 +763,18 @@ def basin_map(lam, k, objective="relbo", params=(1.0,), n_runs=50, sigma2=None,
     limit = check_blas_threads(blas_threads)
     name = {"relbo": "alpha", "beta_elbo": "beta"}.get(objective, "none")
     params = _check_params(params, name) if name != "none" else [None]
-    out = BasinMap(objective, name, params, n_runs, mode=mode, method=method)
+    if reading == "cross_entropy":
+        from .readings import _alpha_ce, _check_ce_feasible
+
+        lam_desc = np.sort(lam)[::-1]
+        for a in params:
+            _alpha_ce(a)
+            if sigma2 is not None:
+                _check_ce_feasible(lam_desc, k, a, sigma2)
+    out = BasinMap(objective, name, params, n_runs, mode=mode, method=method, reading=reading)
     seeds = _seed_sequence(random_state).spawn(len(params))
     jobs = [(lam, k, objective, param, name, sigma2, encoder, seed.spawn(n_runs), vtol, mode,
-             method, maxiter, gtol) for param, seed in zip(params, seeds)]
+             method, maxiter, gtol, None, reading) for param, seed in zip(params, seeds)]
     with blas_limit(limit):
         if n_jobs > 1 and len(jobs) > 1:
             import dask

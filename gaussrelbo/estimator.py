@@ -29,6 +29,8 @@ from .basins import fit_population
 from .encoders import optimal_encoder
 from .model import LinearGaussianVAE
 from .objectives import beta_elbo, elbo, log_evidence, relbo
+from .readings import READINGS as _READINGS
+from .readings import log_mean_exp_reading, reading_global_maximum, reading_objective
 from .spectral import profiled_objective
 
 __all__ = ["LinearVAE"]
@@ -86,6 +88,17 @@ class LinearVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         Encoder covariance family.
     sigma2 : float or None
         Fixed decoder noise variance, or ``None`` to learn it.
+    reading : {'pointwise', 'escort', 'cross_entropy'}, default 'pointwise'
+        Reading of the Renyi VAE for ``objective="relbo"`` (docs page "Readings of the Renyi
+        VAE"; other objectives take only ``"pointwise"``).  ``"pointwise"``: the RELBO; the fit
+        is pPCA for every alpha and the encoder the escort :math:`\pi_\alpha` of the posterior.
+        ``"escort"``: the same decoder, the exact posterior as encoder for every alpha.
+        ``"cross_entropy"`` (0 < alpha < 2, ``solver`` ``"auto"`` or ``"closed_form"``): the
+        data-level Renyi cross-entropy of the Gaussian with the sample mean and covariance;
+        columns :math:`\|w_j\|^2 = \max((2-\alpha)\lambda_j - \sigma^2, 0)`, so direction j
+        collapses iff :math:`\lambda_j \le \sigma^2/(2-\alpha)`, with the fixed
+        :math:`\sigma^2` or the learned one of
+        :func:`gaussrelbo.readings.reading_global_maximum`; encoder :math:`\pi_\alpha`.
     solver : {'auto', 'closed_form', 'lbfgs'}, default 'auto'
         ``"auto"`` is the closed form (Tipping & Bishop 1999 for the ELBO and the RELBO at any
         order; the beta-ELBO's shifted spectrum), which exists for every objective here;
@@ -111,7 +124,7 @@ class LinearVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     n_active_ : int
         Latent dimensions that did not collapse (non-zero columns of W).
     objective_value_ : float
-        The objective averaged over the training samples (as :meth:`score`).
+        :meth:`score` on the training samples.
     model_ : LinearGaussianVAE
         The fitted model (decoder and encoder), for every function of gaussrelbo.
     n_features_in_ : int
@@ -137,6 +150,7 @@ class LinearVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         "alpha": [Interval(Real, 0, None, closed="neither")],
         "beta": [Interval(Real, 0, None, closed="neither")],
         "encoder": [StrOptions({"diagonal", "full"})],
+        "reading": [StrOptions({"pointwise", "escort", "cross_entropy"})],
         "sigma2": [None, Interval(Real, 0, None, closed="neither")],
         "solver": [StrOptions({"auto", "closed_form", "lbfgs"})],
         "random_state": ["random_state"],
@@ -147,12 +161,13 @@ class LinearVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     def __init__(self, *, n_components: int = 1, objective: str = "relbo", alpha: float = 1.0,
                  beta: float = 1.0, encoder: str = "diagonal", sigma2: float | None = None,
                  solver: str = "auto", random_state: Any = None, max_iter: int = 20000,
-                 tol: float = 1e-10) -> None:
+                 tol: float = 1e-10, reading: str = "pointwise") -> None:
         self.n_components = n_components
         self.objective = objective
         self.alpha = alpha
         self.beta = beta
         self.encoder = encoder
+        self.reading = reading
         self.sigma2 = sigma2
         self.solver = solver
         self.random_state = random_state
@@ -187,6 +202,19 @@ class LinearVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
                                             and self.sigma2 > 0):
             raise ValueError(f"`sigma2` must be None or positive and finite, got "
                              f"{self.sigma2!r}")
+        if not isinstance(self.reading, str) or self.reading not in _READINGS:
+            raise ValueError(f"`reading` must be one of {', '.join(repr(r) for r in _READINGS)}"
+                             f", got {self.reading!r}")
+        if self.reading != "pointwise" and self.objective != "relbo":
+            raise ValueError(f"`reading`={self.reading!r} applies to objective='relbo' only, got "
+                             f"objective={self.objective!r}")
+        if self.reading == "cross_entropy":
+            if not self.alpha < 2:
+                raise ValueError(f"`alpha` must satisfy 0 < alpha < 2 for reading="
+                                 f"'cross_entropy', got {self.alpha!r}")
+            if self.solver == "lbfgs":
+                raise ValueError("`solver`='lbfgs' is not available for reading='cross_entropy'"
+                                 "; use solver='auto' (the closed form)")
         self._validate_params()         # the remaining constraints (max_iter, tol, random_state)
         return int(k)
 
@@ -218,8 +246,15 @@ class LinearVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
             W, b, s2 = U @ res.W, self.mean_ + U @ res.b, res.sigma2
             V = res.V @ U.T
             c, D = res.c - V @ self.mean_, res.D
+            if self.reading == "escort":
+                # RELBO^E(V, c, D) = RELBO(V, c, D / alpha): the same ascent in D / alpha
+                D = D * self.alpha
         else:
-            if self.sigma2 is not None:
+            if self.reading == "cross_entropy":
+                opt = reading_global_maximum(lam, k, float(self.alpha), "cross_entropy",
+                                             self.sigma2)
+                w2, s2 = opt.w2, opt.sigma2
+            elif self.sigma2 is not None:
                 s2 = float(self.sigma2)
                 w2 = np.maximum(lam[:k] - gamma * s2, 0.0)
             elif self.objective == "beta_elbo":
@@ -237,7 +272,7 @@ class LinearVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
             obj = self.objective
             model = optimal_encoder(model, obj, alpha=self.alpha if obj == "relbo" else None,
                                     beta=self.beta if obj == "beta_elbo" else None,
-                                    encoder=self.encoder)
+                                    encoder=self.encoder, reading=self.reading)
         else:
             model = model.with_encoder(V=V, c=c, D=D, encoder=self.encoder)
         self.model_ = model
@@ -249,13 +284,15 @@ class LinearVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         self.encoder_cov_ = model.D.copy()
         norms = np.sum(model.W**2, axis=0)
         self.n_active_ = int(np.sum(norms > 1e-10 * max(lam[0], np.finfo(float).tiny)))
-        self.objective_value_ = float(np.mean(self._objective(X)))
+        self.objective_value_ = self._score(self._objective(X))
         return self
 
     # ---- using the fit ----------------------------------------------------------------------------
     def _objective(self, X):
         m = self.model_
         if self.objective == "relbo":
+            if self.reading == "escort":
+                return reading_objective(m, X, self.alpha, "escort")
             return relbo(m, X, self.alpha)
         if self.objective == "elbo":
             return elbo(m, X)
@@ -288,12 +325,26 @@ class LinearVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         return self.components_.shape[0]
 
     def score_samples(self, X: ArrayLike) -> np.ndarray:
-        """The chosen objective of each sample (nats)."""
+        """The chosen objective of each sample (nats).
+
+        For ``reading="cross_entropy"``, the pointwise RELBO of each sample: the per-sample
+        quantity whose log-mean-exp :meth:`score` returns."""
         return np.asarray(self._objective(self._check(X)), dtype=np.float64)
 
     def score(self, X: ArrayLike, y: Any = None) -> float:
-        """The chosen objective averaged over the samples (nats)."""
-        return float(np.mean(self.score_samples(X)))
+        r"""The chosen objective over the samples (nats): the mean of :meth:`score_samples`.
+
+        For ``reading="cross_entropy"`` the data-level value over the empirical distribution
+        of the rows of X, :math:`-\frac{1}{1-\alpha}\log\frac1N\sum_i
+        e^{-(1-\alpha)\mathrm{RELBO}_\alpha(x_i)}` (the mean at alpha = 1).  The fit uses
+        the Gaussian with the sample moments instead; for Gaussian data the two agree as N
+        grows."""
+        return self._score(self.score_samples(X))
+
+    def _score(self, values):
+        if self.objective == "relbo" and self.reading == "cross_entropy":
+            return float(log_mean_exp_reading(values, self.alpha))
+        return float(np.mean(values))
 
     def log_likelihood(self, X: ArrayLike) -> np.ndarray:
         """log p(x) of each sample under the fitted generative model."""

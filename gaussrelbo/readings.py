@@ -37,6 +37,7 @@ __all__ = [
     "MatchedBeta",
     "active_counts",
     "critical_alpha",
+    "log_mean_exp_reading",
     "matched_beta",
     "reading_collapse_thresholds",
     "reading_global_maximum",
@@ -245,6 +246,43 @@ def _cross_entropy(model, data, alpha):
     quad = -0.5 * ts * np.sum(hp**2 / (1.0 - ts[..., None] * q), axis=-1)
     val = np.where(out_dom, -np.inf, a0 + logdet_part + quad)
     return val[()] if val.ndim == 0 else val
+
+
+def log_mean_exp_reading(values, alpha):
+    r"""The cross-entropy aggregate of per-sample values over their empirical distribution.
+
+    Parameters
+    ----------
+    values : array_like, shape (N,)
+        Per-sample pointwise values, e.g. :math:`\mathrm{RELBO}_\alpha(x_i)` (nats).
+    alpha : float
+        Renyi order, positive.
+
+    Returns
+    -------
+    float
+        :math:`-\frac{1}{1-\alpha}\log\frac1N\sum_i e^{-(1-\alpha)f_i}`, computed with the
+        largest exponent factored out; the mean of the values at alpha = 1.  It lies between
+        the mean and the minimum of the values for alpha < 1, and between the mean and the
+        maximum for alpha > 1.
+
+    Examples
+    --------
+    >>> from gaussrelbo.readings import log_mean_exp_reading
+    >>> log_mean_exp_reading([-1.0, -3.0], 1.0), round(log_mean_exp_reading([-1.0, -3.0], 0.5), 6)
+    (-2.0, -2.240229)
+    """
+    f = as_float_array(values, "values")
+    if f.ndim != 1 or f.size == 0 or not np.all(np.isfinite(f)):
+        raise ValueError(f"`values` must be a non-empty 1-D array of finite numbers, got shape "
+                         f"{f.shape}")
+    a = _scalar(alpha, "alpha", check_alpha)
+    t = 1.0 - a
+    if t == 0.0:
+        return float(np.mean(f))
+    e = -t * f
+    top = float(np.max(e))
+    return float(-(np.log(np.mean(np.exp(e - top))) + top) / t)
 
 
 def reading_renyi_term(model, data, alpha, reading="pointwise"):

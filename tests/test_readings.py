@@ -286,6 +286,73 @@ def test_optimal_encoder_is_a_maximum(reading, alpha):
         assert reading_objective(pert, data, alpha, reading) < f0
 
 
+def _quadratic(model, mu, alpha):
+    """a0, g, Q of RELBO(mu + y) = a0 + g^T y - y^T Q y / 2, from values of gr.relbo (exact
+    differences for a quadratic, up to rounding)."""
+    n = model.n
+    E = np.eye(n)
+    f0 = gr.relbo(model, mu, alpha)
+    g = np.array([(gr.relbo(model, mu + E[i], alpha) - gr.relbo(model, mu - E[i], alpha)) / 2
+                  for i in range(n)])
+    Q = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            Q[i, j] = -(gr.relbo(model, mu + E[i] + E[j], alpha) - gr.relbo(model, mu + E[i], alpha)
+                        - gr.relbo(model, mu + E[j], alpha) + f0)
+    return f0, g, 0.5 * (Q + Q.T)
+
+
+def _gaussian_log_mean_exp(model, data, alpha):
+    """-(1/t) log E exp(-t RELBO(x)), x ~ N(mu, S): the Gaussian integral in closed form,
+    log E = -t a0 - log det(I - tSQ)/2 + t^2 g^T (S^-1 - tQ)^-1 g / 2."""
+    t = 1 - alpha
+    a0, g, Q = _quadratic(model, data.mean, alpha)
+    S = data.cov
+    sign, ld = np.linalg.slogdet(np.eye(model.n) - t * S @ Q)
+    A = np.linalg.inv(S) - t * Q
+    if sign <= 0 or np.min(np.linalg.eigvalsh(0.5 * (A + A.T))) <= 0:
+        return -np.inf
+    logE = -t * a0 - 0.5 * ld + 0.5 * t**2 * g @ np.linalg.solve(A, g)
+    return -logE / t
+
+
+def test_cross_entropy_batched_matches_unbatched_and_the_gaussian_integral():
+    rng = np.random.default_rng(21)
+    n, k = 3, 2
+    models = [_model(rng, n, k, diagonal=(i % 2 == 0)) for i in range(3)]
+    datas = [_moments(rng, n, scale=0.2) for _ in range(2)]
+    alphas = np.array([0.8, 1.3, 1.7])
+    # batch (3, 2): models along axis 0 (full encoders too), data along axis 1, alpha per row
+    for diagonal in (True, False):
+        ms = [m if m.diagonal == diagonal else _model(rng, n, k, diagonal) for m in models]
+        D = np.stack([m.D for m in ms])[:, None]
+        batched_model = gr.LinearGaussianVAE(
+            np.stack([m.W for m in ms])[:, None], np.stack([m.b for m in ms])[:, None],
+            np.array([float(m.sigma2) for m in ms])[:, None],
+            V=np.stack([m.V for m in ms])[:, None], c=np.stack([m.c for m in ms])[:, None], D=D)
+        batched_data = gr.DataMoments(np.stack([d.mean for d in datas])[None],
+                                      np.stack([d.cov for d in datas])[None])
+        out = reading_objective(batched_model, batched_data, alphas[:, None], "cross_entropy")
+        assert out.shape == (3, 2)
+        for i, m in enumerate(ms):
+            for j, d in enumerate(datas):
+                single = reading_objective(m, d, alphas[i], "cross_entropy")
+                assert np.shape(single) == ()
+                assert out[i, j] == single
+                assert_allclose(single, _gaussian_log_mean_exp(m, d, alphas[i]), rtol=1e-9)
+
+
+def test_cross_entropy_batch_mixes_finite_and_minus_inf():
+    rng = np.random.default_rng(2)
+    m = _model(rng, 3, 2)
+    data = _moments(rng, 3, scale=100.0)
+    out = reading_objective(m, data, np.array([0.2, 1.0, 1.5]), "cross_entropy")
+    assert out.shape == (3,)
+    assert out[0] == -np.inf
+    assert np.all(np.isfinite(out[1:]))
+    assert_allclose(out[1], gr.elbo(m, data), rtol=1e-11)
+
+
 def test_cross_entropy_outside_domain_is_minus_inf_not_nan():
     rng = np.random.default_rng(2)
     m = _model(rng, 3, 2)
@@ -321,8 +388,9 @@ def _profile_ce(W, s2, lam, alpha):
     return -0.5 * n * np.log(2 * np.pi) - 0.5 * ldC + term - P / (2 * alpha)
 
 
-def _fit(alpha, sigma2, rng, starts=3):
-    n = LAM.size
+def _fit(alpha, sigma2, rng, starts=3, lam=LAM, k=K):
+    n, K = lam.size, k
+    LAM = lam
     learn = sigma2 is None
 
     def neg(theta):
@@ -357,6 +425,22 @@ def test_fitted_cross_entropy_optimum_fixed_sigma2(alpha):
     assert tau == pytest.approx(s2 / (2 - alpha), rel=1e-15)
     assert opt.active == int(np.count_nonzero(active[:K]))
     assert_array_equal(w2 > 1e-3, active[:K])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_aligned_point_is_the_cross_entropy_global_maximum_random_spectra(seed):
+    """The numerical check of the docs' Theorem 5 (proved there): BFGS over full W (random
+    starts, the profile written here) finds no value above the aligned closed form."""
+    rng = np.random.default_rng(100 + seed)
+    lam = np.sort(rng.gamma(1.0, 2.0, size=5))[::-1]
+    alpha = float(rng.uniform(0.3, 1.9))
+    # sigma2 > (1 - alpha) lam_1 keeps every W inside the domain (alpha < 1)
+    s2 = float(max(1.1 * (1 - alpha) * lam[0], rng.uniform(0.2, 1.0) * lam[2]))
+    val, w2, _ = _fit(alpha, s2, rng, starts=4, lam=lam, k=3)
+    opt = reading_global_maximum(lam, 3, alpha, "cross_entropy", sigma2=s2)
+    assert val <= opt.value + 1e-9 * abs(opt.value)
+    assert_allclose(val, opt.value, rtol=1e-8)
+    assert_allclose(w2, np.maximum((2 - alpha) * lam[:3] - s2, 0.0), atol=1e-4)
 
 
 @pytest.mark.parametrize("alpha", [0.5, 1.5])

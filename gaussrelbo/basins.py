@@ -94,16 +94,10 @@ def _check_choice(x, name, choices):
     return x
 
 
-_READINGS = ("pointwise", "escort", "cross_entropy")
-
-
 def _check_reading(reading, objective, mode):
-    if not isinstance(reading, str) or reading not in _READINGS:
-        raise ValueError(f"`reading` must be one of {', '.join(repr(r) for r in _READINGS)}, "
-                         f"got {reading!r}")
-    if reading != "pointwise" and objective != "relbo":
-        raise ValueError(f"`reading`={reading!r} applies to objective='relbo' only, got "
-                         f"objective={objective!r}")
+    from .readings import _check_reading as check
+
+    check(reading, objective)
     if reading == "cross_entropy" and mode != "profiled":
         raise ValueError("`mode` must be 'profiled' for reading='cross_entropy' (the full "
                          f"parameter ascent is not implemented for it), got {mode!r}")

@@ -95,13 +95,9 @@ def optimal_encoder(model: LinearGaussianVAE, objective: str = "relbo",
     diagonal = encoder == "diagonal"
     if not isinstance(objective, str) or objective not in _OBJECTIVES:
         raise ValueError(f"`objective` must be one of {_OBJECTIVES}, got {objective!r}")
-    _readings = ("pointwise", "escort", "cross_entropy")
-    if not isinstance(reading, str) or reading not in _readings:
-        raise ValueError(f"`reading` must be one of {', '.join(repr(r) for r in _readings)}, "
-                         f"got {reading!r}")
-    if reading != "pointwise" and objective != "relbo":
-        raise ValueError(f"`reading`={reading!r} applies to objective='relbo' only, got "
-                         f"objective={objective!r}")
+    from .readings import _check_reading       # readings imports this module
+
+    _check_reading(reading, objective)
     if objective == "relbo":
         if alpha is None:
             raise ValueError("`alpha` is required for objective='relbo'")

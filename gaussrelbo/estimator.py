@@ -29,7 +29,7 @@ from .basins import fit_population
 from .encoders import optimal_encoder
 from .model import LinearGaussianVAE
 from .objectives import beta_elbo, elbo, log_evidence, relbo
-from .readings import READINGS as _READINGS
+from .readings import _check_reading
 from .readings import log_mean_exp_reading, reading_global_maximum, reading_objective
 from .spectral import profiled_objective
 
@@ -202,12 +202,7 @@ class LinearVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
                                             and self.sigma2 > 0):
             raise ValueError(f"`sigma2` must be None or positive and finite, got "
                              f"{self.sigma2!r}")
-        if not isinstance(self.reading, str) or self.reading not in _READINGS:
-            raise ValueError(f"`reading` must be one of {', '.join(repr(r) for r in _READINGS)}"
-                             f", got {self.reading!r}")
-        if self.reading != "pointwise" and self.objective != "relbo":
-            raise ValueError(f"`reading`={self.reading!r} applies to objective='relbo' only, got "
-                             f"objective={self.objective!r}")
+        _check_reading(self.reading, self.objective)
         if self.reading == "cross_entropy":
             if not self.alpha < 2:
                 raise ValueError(f"`alpha` must satisfy 0 < alpha < 2 for reading="

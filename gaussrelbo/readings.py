@@ -20,7 +20,6 @@ the theorems and proofs, and ``gaussrelbo/derivations/readings.py`` for the symp
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import cho_solve, cholesky, solve_triangular
 from scipy.optimize import brentq
 
 from ._numerics import log1p_ratio
@@ -51,10 +50,15 @@ __all__ = [
 READINGS = ("pointwise", "escort", "cross_entropy")
 
 
-def _check_reading(reading):
-    if reading not in READINGS:
+def _check_reading(reading, objective="relbo"):
+    """The one check of a ``reading`` argument (every entry point calls it): one of
+    :data:`READINGS`, and ``"pointwise"`` unless the objective is the RELBO."""
+    if not isinstance(reading, str) or reading not in READINGS:
         raise ValueError(f"`reading` must be one of {', '.join(repr(r) for r in READINGS)}, "
                          f"got {reading!r}")
+    if reading != "pointwise" and objective != "relbo":
+        raise ValueError(f"`reading`={reading!r} applies to objective='relbo' only, got "
+                         f"objective={objective!r}")
     return reading
 
 

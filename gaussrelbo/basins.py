@@ -263,7 +263,8 @@ def _starts(problem, mode, seeds):
             # a start outside the domain C > (1 - alpha) S (alpha < 1) is drawn again from the
             # same stream, up to 100 times
             for _ in range(100):
-                if np.isfinite(problem.value_grad(problem.pack(d[0][None], np.array([d[2]])))[0][0]):
+                f0 = problem.value_grad(problem.pack(d[0][None], np.array([d[2]])))[0]
+                if np.isfinite(f0[0]):
                     break
                 d = _draw(problem.lam, problem.k, problem.fixed_s2, full, rng)
         draws.append(d)

@@ -636,7 +636,10 @@ def reading_global_maximum(lam, k, alpha, reading="pointwise", sigma2=None):
               {\sigma^2 - (1-\alpha)\lambda_j} = 0
 
     over the discarded directions (the mean of the discarded spectrum only at alpha = 1); the
-    best self-consistent active count is chosen by enumeration.
+    best self-consistent active count is chosen by enumeration.  That the aligned point is the
+    global maximum over every W (fixed noise), and that the enumeration contains the global
+    maximum over (W, sigma2) (learned noise), is proved on the docs page "Readings of the Renyi
+    VAE" (Theorems 5 and 6).
 
     Examples
     --------

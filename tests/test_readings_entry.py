@@ -216,8 +216,10 @@ def test_optimal_encoder_reading_validation():
 
 # ---- LinearVAE(reading=...) ---------------------------------------------------------------------
 
-sklearn = pytest.importorskip("sklearn", reason="scikit-learn is the optional extra")
-from gaussrelbo import LinearVAE  # noqa: E402
+@pytest.fixture(scope="module")
+def LinearVAE():
+    pytest.importorskip("sklearn", reason="scikit-learn is the optional extra")
+    return gr.LinearVAE
 
 
 @pytest.fixture(scope="module")
@@ -232,7 +234,7 @@ def _sample_spectrum(X):
 
 
 @pytest.mark.parametrize("alpha, sigma2", [(0.8, 1.5), (1.5, 0.8), (1.8, 1.0)])
-def test_linear_vae_cross_entropy_fixed_sigma2(X, alpha, sigma2):
+def test_linear_vae_cross_entropy_fixed_sigma2(LinearVAE, X, alpha, sigma2):
     k = 4
     lam = _sample_spectrum(X)
     vae = LinearVAE(n_components=k, alpha=alpha, sigma2=sigma2, reading="cross_entropy").fit(X)
@@ -245,7 +247,7 @@ def test_linear_vae_cross_entropy_fixed_sigma2(X, alpha, sigma2):
 
 
 @pytest.mark.parametrize("alpha", [0.6, 1.5])
-def test_linear_vae_cross_entropy_learned_sigma2(X, alpha):
+def test_linear_vae_cross_entropy_learned_sigma2(LinearVAE, X, alpha):
     k = 3
     lam = _sample_spectrum(X)
     vae = LinearVAE(n_components=k, alpha=alpha, reading="cross_entropy").fit(X)
@@ -267,7 +269,7 @@ def test_linear_vae_cross_entropy_learned_sigma2(X, alpha):
     assert np.argmax(vals) == 20
 
 
-def test_linear_vae_escort(X):
+def test_linear_vae_escort(LinearVAE, X):
     k, alpha = 3, 0.4
     pw = LinearVAE(n_components=k, alpha=alpha).fit(X)
     es = LinearVAE(n_components=k, alpha=alpha, reading="escort").fit(X)
@@ -283,7 +285,7 @@ def test_linear_vae_escort(X):
     assert_allclose(np.sort(lb.encoder_cov_), np.sort(es.encoder_cov_), rtol=1e-5)
 
 
-def test_linear_vae_cross_entropy_score_is_the_empirical_log_mean_exp(X):
+def test_linear_vae_cross_entropy_score_is_the_empirical_log_mean_exp(LinearVAE, X):
     alpha = 0.7
     vae = LinearVAE(n_components=2, alpha=alpha, sigma2=1.5, reading="cross_entropy").fit(X)
     per = vae.score_samples(X)
@@ -301,12 +303,12 @@ def test_linear_vae_cross_entropy_score_is_the_empirical_log_mean_exp(X):
     (dict(alpha=2.5, reading="cross_entropy"), "0 < alpha < 2"),
     (dict(alpha=0.5, reading="cross_entropy", solver="lbfgs"), "not available"),
 ])
-def test_linear_vae_reading_validation(X, params, match):
+def test_linear_vae_reading_validation(LinearVAE, X, params, match):
     with pytest.raises(ValueError, match=match):
         LinearVAE(n_components=2, **params).fit(X)
 
 
-def test_linear_vae_cross_entropy_check_estimator():
+def test_linear_vae_cross_entropy_check_estimator(LinearVAE):
     from sklearn.utils.estimator_checks import check_estimator
 
     check_estimator(LinearVAE(alpha=1.5, reading="cross_entropy"))
@@ -371,10 +373,12 @@ def test_basin_map_reading_validation():
 
 # ---- sweep(reading=...) and the CLI -------------------------------------------------------------
 
-pytest.importorskip("xarray", reason="the sweep extra")
+@pytest.fixture
+def xarray():
+    return pytest.importorskip("xarray", reason="the sweep extra")
 
 
-def test_sweep_readings():
+def test_sweep_readings(xarray):
     alphas = [0.8, 1.5, 1.9]
     ds = gr.sweep({"lam": LAM}, k=3, objective=["relbo", "beta_elbo"], alpha=alphas,
                   beta=[2.0], sigma2=[0.8], reading=list(READINGS), scheduler="synchronous")
@@ -393,14 +397,14 @@ def test_sweep_readings():
         gr.sweep({"lam": LAM}, reading=["x"])
 
 
-def test_sweep_cross_entropy_out_of_domain_is_nan():
+def test_sweep_cross_entropy_out_of_domain_is_nan(xarray):
     ds = gr.sweep({"lam": LAM}, k=3, alpha=[0.5, 2.5], sigma2=[0.5], reading="cross_entropy",
                   scheduler="synchronous")
     v = ds.max_value.squeeze().values
     assert np.all(np.isnan(v))          # alpha = 0.5: -inf for every decoder; 2.5: unbounded
 
 
-def test_sweep_cli_reading(capsys):
+def test_sweep_cli_reading(xarray, capsys):
     from gaussrelbo.cli import main
 
     rc = main(["sweep", "--spectrum", "design9", "--k", "3", "--alpha", "1.5", "--sigma2", "0.8",

@@ -139,6 +139,22 @@ def _order_shape(shape, order_shape, name):
                          f"the batch shape {shape} of the model and data") from None
 
 
+#: The readings of the Renyi VAE (``reading=`` of :func:`relbo` and :func:`renyi_term`).
+_READINGS = ("pointwise", "escort", "cross_entropy")
+
+
+def _pointwise(reading):
+    """Whether ``reading`` is the pointwise reading (this module's formulas); another known
+    reading is False, anything else a ValueError."""
+    if isinstance(reading, str):
+        if reading == "pointwise":
+            return True
+        if reading in _READINGS:
+            return False
+    raise ValueError(f"`reading` must be one of {', '.join(repr(r) for r in _READINGS)}, "
+                     f"got {reading!r}")
+
+
 class _Proj:
     r"""The projections every objective shares, computed once per call.
 
@@ -476,8 +492,8 @@ def beta_elbo(model: LinearGaussianVAE, data: DataMoments | ArrayLike, beta: Arr
     return _out(-_distortion(model, p) - beta * _rate(model, p), shape)
 
 
-@_chunked
-def renyi_term(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: ArrayLike) -> Result:
+def renyi_term(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: ArrayLike, *,
+               reading: str = "pointwise") -> Result:
     r"""The Renyi term :math:`H(q) - H_\alpha(p(z|x))` of the RELBO (nats).
 
     Shannon entropy of the encoder against the Renyi entropy of order :math:`\alpha` of the
@@ -493,12 +509,21 @@ def renyi_term(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: A
         Population moments (mean and covariance), or data points.
     alpha : float or array_like
         Renyi order, positive; broadcasts against the batch shape.
+    reading : {'pointwise', 'escort', 'cross_entropy'}, default 'pointwise'
+        Which reading of the Renyi VAE the term belongs to (see the Readings page of the
+        documentation).  ``'pointwise'`` is the term below; the others are computed by
+        :mod:`gaussrelbo.readings`.
 
     Returns
     -------
     ndarray or numpy scalar
         The Renyi term (the same for every x), in nats: the population value (``DataMoments``) or one value per data
         point, shaped like the broadcast batch.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``reading`` (and for invalid model, data or ``alpha``).
 
     Notes
     -----
@@ -508,14 +533,22 @@ def renyi_term(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: A
     with :math:`s_i` the singular values of W (Theory §3).  This function is the one place the
     Renyi term is defined; a variant can be added beside it.
     """
+    if _pointwise(reading):
+        return _renyi_term(model, data, alpha)
+    from .readings import reading_renyi_term
+    return reading_renyi_term(model, data, alpha, reading)
+
+
+@_chunked
+def _renyi_term(model, data, alpha):
     alpha = check_alpha(alpha)
     d = _data(model, data)
     shape = _order_shape(d.shape, alpha.shape, "alpha")
     return _out(_renyi_bracket(model, alpha), shape)
 
 
-@_chunked
-def relbo(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: ArrayLike) -> Result:
+def relbo(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: ArrayLike, *,
+          reading: str = "pointwise") -> Result:
     r"""The Renyi evidence lower bound of order :math:`\alpha` (nats).
 
     .. math:: \mathrm{RELBO}_\alpha = E_q\log p(x|z) - \mathrm{KL}(q\|p(z))
@@ -535,12 +568,23 @@ def relbo(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: ArrayL
         Population moments (mean and covariance), or data points.
     alpha : float or array_like
         Renyi order, positive; broadcasts against the batch shape.
+    reading : {'pointwise', 'escort', 'cross_entropy'}, default 'pointwise'
+        Which reading of the Renyi VAE to evaluate (see the Readings page of the
+        documentation).  ``'pointwise'`` is the bound above, per data point and averaged;
+        ``'escort'`` and ``'cross_entropy'`` are computed by
+        :func:`gaussrelbo.readings.reading_objective` (the cross-entropy reading needs
+        ``DataMoments`` and a scalar ``alpha``).
 
     Returns
     -------
     ndarray or numpy scalar
         The RELBO, in nats: the population value (``DataMoments``) or one value per data
         point, shaped like the broadcast batch.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``reading`` (and for invalid model, data or ``alpha``).
 
     Notes
     -----
@@ -560,6 +604,14 @@ def relbo(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: ArrayL
     >>> bool(gr.relbo(m, data, 0.5) <= gr.log_evidence(m, data))
     True
     """
+    if _pointwise(reading):
+        return _relbo(model, data, alpha)
+    from .readings import reading_objective
+    return reading_objective(model, data, alpha, reading=reading)
+
+
+@_chunked
+def _relbo(model, data, alpha):
     alpha = check_alpha(alpha)
     d = _data(model, data)
     shape = _order_shape(d.shape, alpha.shape, "alpha")

@@ -277,8 +277,9 @@ def _distortion(model, p):
     a_c, a_s = p.a
     enc_c, enc_s = p.enc
     r = a_c.shape[-1]
-    # G = diag(s) R^T (rows 1..r): U^T W = G
-    G = s[..., :r, None] * R.swapaxes(-1, -2)[..., :r, :]
+    # G = U^T W = diag(s) R^T, its first r = min(n, k) rows
+    Rt = R.swapaxes(-1, -2)
+    G = s[..., None] * Rt if r == m.k else s[..., :r, None] * Rt[..., :r, :]
     # U^T (residual) = U^T (x - b) - G (V x + c); the rest of the residual is perp.
     # Everything is divided by sigma before it is squared (no overflow of a finite quotient).
     y_c = (a_c - (enc_c @ G.T if G.ndim == 2 else (G @ enc_c[..., None])[..., 0])) / p.sd

@@ -24,7 +24,7 @@ def ell(alpha):
     :math:`1 - t/2 + t^2/3 - t^3/4` is used (Theory §2).  Do not use ``log1p(alpha - 1)``:
     it loses accuracy for :math:`\alpha \ll 1`.  A float in gives a numpy float out.
     """
-    if isinstance(alpha, float):                 # one order: no array work
+    if isinstance(alpha, float) and 0.0 < alpha < math.inf:     # one order: no array work
         t = alpha - 1.0
         return np.float64(_ell_series(t) if abs(t) < _SERIES_T else np.log(alpha) / t)
     alpha = np.asarray(alpha, dtype=np.float64)
@@ -79,7 +79,7 @@ def ell_deficit(t):
 
 def renyi_weight(alpha):
     r"""The weight :math:`(1-\alpha)/\alpha` of the Renyi term, exactly 0 at :math:`\alpha=1`."""
-    if isinstance(alpha, float):
+    if isinstance(alpha, float) and 0.0 < alpha < math.inf:     # one order: no array work
         return np.float64((1.0 - alpha) / alpha)
     alpha = np.asarray(alpha, dtype=np.float64)
     out = (1.0 - alpha) / alpha

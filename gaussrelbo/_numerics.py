@@ -4,6 +4,8 @@ Each function removes one cancellation or removable singularity and is tested ag
 50 digits (``tests/test_numerics.py``).  Private: inputs are trusted (validated upstream).
 """
 
+import math
+
 import numpy as np
 
 __all__ = ["col_norms", "ell", "ell_deficit", "ell_t", "log1p_ratio", "log1p_sq_ratio",
@@ -20,17 +22,23 @@ def ell(alpha):
     exact in floating point for :math:`1/2 \le \alpha \le 2` and ``log`` keeps full relative
     accuracy for every :math:`\alpha > 0`.  Closer to 1 the series
     :math:`1 - t/2 + t^2/3 - t^3/4` is used (Theory §2).  Do not use ``log1p(alpha - 1)``:
-    it loses accuracy for :math:`\alpha \ll 1`.
+    it loses accuracy for :math:`\alpha \ll 1`.  A float in gives a numpy float out.
     """
+    if isinstance(alpha, float) and 0.0 < alpha < math.inf:     # one order: no array work
+        t = alpha - 1.0
+        return np.float64(_ell_series(t) if abs(t) < _SERIES_T else np.log(alpha) / t)
     alpha = np.asarray(alpha, dtype=np.float64)
     t = alpha - 1.0
     small = np.abs(t) < _SERIES_T
     with np.errstate(divide="ignore", invalid="ignore"):
         direct = np.log(alpha) / np.where(small, 1.0, t)
-    ts = np.where(small, t, 0.0)
-    series = 1.0 - ts * (0.5 - ts * (1.0 / 3.0 - 0.25 * ts))
-    out = np.where(small, series, direct)
+    out = np.where(small, _ell_series(np.where(small, t, 0.0)), direct)
     return out[()] if out.ndim == 0 else out
+
+
+def _ell_series(t):
+    r""":math:`1 - t/2 + t^2/3 - t^3/4`, the series of :math:`\ell(1+t)` (error < t**4 / 5)."""
+    return 1.0 - t * (0.5 - t * (1.0 / 3.0 - 0.25 * t))
 
 
 def ell_t(t):
@@ -39,9 +47,7 @@ def ell_t(t):
     small = np.abs(t) < _SERIES_T
     with np.errstate(divide="ignore", invalid="ignore"):
         direct = np.log1p(t) / np.where(small, 1.0, t)
-    ts = np.where(small, t, 0.0)
-    series = 1.0 - ts * (0.5 - ts * (1.0 / 3.0 - 0.25 * ts))
-    out = np.where(small, series, direct)
+    out = np.where(small, _ell_series(np.where(small, t, 0.0)), direct)
     return out[()] if out.ndim == 0 else out
 
 
@@ -73,6 +79,8 @@ def ell_deficit(t):
 
 def renyi_weight(alpha):
     r"""The weight :math:`(1-\alpha)/\alpha` of the Renyi term, exactly 0 at :math:`\alpha=1`."""
+    if isinstance(alpha, float) and 0.0 < alpha < math.inf:     # one order: no array work
+        return np.float64((1.0 - alpha) / alpha)
     alpha = np.asarray(alpha, dtype=np.float64)
     out = (1.0 - alpha) / alpha
     return out[()] if out.ndim == 0 else out
@@ -112,7 +120,17 @@ def log1p_sq_ratio(s, sigma2):
     overflow: with :math:`q = s/\sigma`, ``log1p(q*q)`` while :math:`q < 10^{150}`, else
     :math:`2\log s - \log\sigma^2` (the neglected term is below :math:`10^{-300}`)."""
     s = np.asarray(s, dtype=np.float64)
-    sd = np.sqrt(np.asarray(sigma2, dtype=np.float64))
+    if isinstance(sigma2, float):                # one noise level (the common case)
+        sd = math.sqrt(sigma2)
+        smallest_sd = sd
+    else:
+        sd = np.sqrt(np.asarray(sigma2, dtype=np.float64))
+        smallest_sd = float(sd.min())
+    if s.size and float(s.max()) < _BIG_Q * smallest_sd:      # (Python floats: no warning)
+        q = s / sd                      # every quotient below 1e150: the plain form
+        out = np.log1p(q * q)
+        return out[()] if out.ndim == 0 else out
+    sd = np.asarray(sd)
     with np.errstate(over="ignore"):
         q = s / sd
     big = q >= _BIG_Q

@@ -12,6 +12,7 @@ dates, strings, complex and ragged sequences are refused), :func:`check_positive
 formatter :func:`fmt`.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -102,6 +103,8 @@ def as_float_array(x, name):
 
 def check_positive(x, name):
     """A finite, strictly positive scalar or array."""
+    if isinstance(x, float) and 0.0 < x < math.inf:     # one positive float: nothing to convert
+        return np.asarray(x, dtype=np.float64)
     arr = as_float_array(x, name)
     if np.any(arr <= 0):
         bad = arr[arr <= 0].flat[0] if arr.ndim else arr.item()

@@ -7,7 +7,6 @@ Batch dimensions lead, core dimensions trail; all parameters broadcast against e
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -41,6 +40,25 @@ def _encoder_family(encoder: str | None, encoder_cov: str | None = None) -> str 
     if not isinstance(encoder, str) or encoder not in _ENCODER_ALIASES:
         raise ValueError(f"`encoder` must be None, 'diagonal' or 'full', got {encoder!r}")
     return _ENCODER_ALIASES[encoder]
+class cached_property:
+    """A read-only attribute computed on first access and stored in the instance's ``__dict__``
+    (:class:`functools.cached_property` without its per-access lock, which costs more than
+    the small decompositions it guards; models are immutable, so a race only computes the same
+    value twice)."""
+
+    def __init__(self, fn):
+        self.fn, self.name, self.__doc__ = fn, fn.__name__, fn.__doc__
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, cls=None):
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.fn(obj)
+        return value
+
+
 def _owned(a):
     """A read-only copy: a model owns its arrays, so later changes to the caller's arrays cannot
     make cached decompositions stale (scikit-learn's ``copy`` habit)."""
@@ -316,14 +334,15 @@ class LinearGaussianVAE:
         else:
             U, s_, Rt = np.linalg.svd(self.W, full_matrices=True)
             s = np.concatenate([s_, np.zeros(s_.shape[:-1] + (k - n,))], axis=-1)
-        return U, s, np.swapaxes(Rt, -1, -2)
+        return U, s, Rt.swapaxes(-1, -2)
 
     @cached_property
     def log_post_ratio(self):
         r""":math:`\sum_i \log(\sigma^2/(s_i^2+\sigma^2)) = -\sum_i \operatorname{log1p}(s_i^2/\sigma^2)`,
         the log-determinant of :math:`\sigma^2 M^{-1}`, shape (...)."""
         s = self.svd[1]
-        return -np.sum(log1p_sq_ratio(s, np.asarray(self.sigma2)[..., None]), axis=-1)
+        s2 = float(self.sigma2) if self.sigma2.ndim == 0 else self.sigma2[..., None]
+        return -np.add.reduce(log1p_sq_ratio(s, s2), -1)
 
     @cached_property
     def log_marginal_var(self):
@@ -335,7 +354,7 @@ class LinearGaussianVAE:
     @cached_property
     def logdet_D(self):
         if self.diagonal:
-            return np.sum(np.log(self.D), axis=-1)
+            return np.add.reduce(np.log(self.D), -1)
         return logdet_chol(self._chol_D)
 
     @cached_property
@@ -343,7 +362,7 @@ class LinearGaussianVAE:
         """tr D; for a full D the squared norm of its Cholesky factor (the same matrix that
         gives log det D)."""
         if self.diagonal:
-            return np.sum(self.D, axis=-1)
+            return np.add.reduce(self.D, -1)
         return np.sum(self._chol_D * self._chol_D, axis=(-2, -1))
 
 

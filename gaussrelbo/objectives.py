@@ -29,6 +29,7 @@ column; its rounding error is at most a few :math:`\epsilon\,\mathrm{tr}S`.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Callable, TypeVar, Union
 
 import numpy as np
@@ -71,6 +72,11 @@ class _Data:
     def apply(self, A, a=None, center=None):
         """The affine image ``A x + a``: returns (A center + a, A spread)."""
         c = self.center if center is None else center
+        if A.ndim == 2:                 # one matrix (one model): plain products, any data batch
+            mc = c @ A.T
+            if a is not None:
+                mc = mc + a
+            return mc, None if self.spread is None else A @ self.spread
         mc = (A @ c[..., None])[..., 0]
         if a is not None:
             mc = mc + a
@@ -84,9 +90,9 @@ class _Data:
     @staticmethod
     def mean_sq(mc, ms):
         """Data average of the squared norm of an affine image (mc, ms)."""
-        out = np.einsum("...i,...i->...", mc, mc)
+        out = _sq(mc)
         if ms is not None:
-            out = out + np.einsum("...ij,...ij->...", ms, ms)
+            out = out + _sq2(ms)
         return out
 
     @staticmethod
@@ -96,6 +102,37 @@ class _Data:
         if ms is not None:
             out = out + np.einsum("...ij,...ij->...i", ms, ms)
         return out
+
+
+# Sums of squares.  One vector or matrix (one model, one data set: the common case) takes a
+# single BLAS dot; batches take einsum (no temporary the size of the batch).
+
+def _sq(y):
+    """Sum of squares over the last axis."""
+    return np.vdot(y, y) if y.ndim == 1 else np.einsum("...i,...i->...", y, y)
+
+
+def _sq2(y):
+    """Sum of squares over the last two axes."""
+    return np.vdot(y, y) if y.ndim == 2 else np.einsum("...ij,...ij->...", y, y)
+
+
+def _sq_each_col(y):
+    """Squared norm of each column, over the second-to-last axis: shape (..., n)."""
+    return np.add.reduce(y * y, 0) if y.ndim == 2 else np.einsum("...ij,...ij->...j", y, y)
+
+
+def _unsafe(v):
+    """Whether a sum of squares ``v`` (>= 0) overflowed or may have lost digits to underflow
+    somewhere (not finite, or below 1e-290): then it is formed again from scaled factors."""
+    if isinstance(v, float):                 # one value (a Python or numpy float): no ufuncs
+        return not 1e-290 <= v < math.inf
+    return not np.all((v >= 1e-290) & (v < np.inf))
+
+
+def _finite(v):
+    """Whether every entry of ``v`` is finite."""
+    return math.isfinite(v) if isinstance(v, float) else bool(np.isfinite(v).all())
 
 
 def _check_model(model, need_encoder=True):
@@ -123,6 +160,10 @@ def _data(model, data, need_encoder=True):
 
 
 def _batch_shape(model_shape, data_shape):
+    if not data_shape or model_shape == data_shape:
+        return model_shape
+    if not model_shape:
+        return data_shape
     try:
         return np.broadcast_shapes(model_shape, data_shape)
     except ValueError:
@@ -132,6 +173,10 @@ def _batch_shape(model_shape, data_shape):
 
 def _order_shape(shape, order_shape, name):
     """The result shape: the batch shape of model and data broadcast with that of the order."""
+    if not order_shape or shape == order_shape:
+        return shape
+    if not shape:
+        return order_shape
     try:
         return np.broadcast_shapes(shape, order_shape)
     except ValueError:
@@ -139,59 +184,87 @@ def _order_shape(shape, order_shape, name):
                          f"the batch shape {shape} of the model and data") from None
 
 
+#: The readings of the Renyi VAE (``reading=`` of :func:`relbo` and :func:`renyi_term`).
+_READINGS = ("pointwise", "escort", "cross_entropy")
+
+
+def _pointwise(reading):
+    """Whether ``reading`` is the pointwise reading (this module's formulas); another known
+    reading is False, anything else a ValueError."""
+    if isinstance(reading, str):
+        if reading == "pointwise":
+            return True
+        if reading in _READINGS:
+            return False
+    raise ValueError(f"`reading` must be one of {', '.join(repr(r) for r in _READINGS)}, "
+                     f"got {reading!r}")
+
+
 class _Proj:
     r"""The projections every objective shares, computed once per call.
 
     ``enc``: the encoder mean :math:`Vx + c`; ``a``: :math:`U^T(x-b)`; ``perp``: the data
     average of :math:`\|(I-UU^T)(x-b)\|^2/\sigma^2` (divided before squaring, so it does
-    not overflow while the quotient is finite); ``sd``: :math:`\sigma`, shape (..., 1).  Each
-    of ``enc``/``a`` is a (centre, spread) pair.
+    not overflow while the quotient is finite); ``sd``: :math:`\sigma`, shape (..., 1), or a
+    float for a scalar :math:`\sigma^2`; ``s2``: :math:`\sigma^2`, likewise (a float or shape
+    (...)).  Each of ``enc``/``a`` is a (centre, spread) pair.
     """
 
-    __slots__ = ("enc", "a", "perp", "sd")
+    __slots__ = ("enc", "a", "perp", "sd", "s2")
 
     def __init__(self, model, d):
         U = model.svd[0]
+        Ut = U.swapaxes(-1, -2)
         rc = d.center - model.b
         self.enc = None if model.V is None else d.apply(model.V, model.c)
-        a_c, a_s = d.apply(np.swapaxes(U, -1, -2), center=rc)
+        a_c, a_s = d.apply(Ut, center=rc)
         self.a = (a_c, a_s)
-        self.sd = sd = np.sqrt(np.asarray(model.sigma2))[..., None]
+        if model.sigma2.ndim == 0:                    # one noise level: plain floats
+            self.s2 = s2 = float(model.sigma2)
+            self.sd = sd = math.sqrt(s2)
+        else:
+            self.s2 = s2 = model.sigma2
+            self.sd = sd = np.sqrt(s2)[..., None]
         if U.shape[-1] == model.n:                   # U square: nothing lies outside its range
-            self.perp = np.zeros(np.broadcast_shapes(np.shape(rc)[:-1], sd.shape[:-1]))
+            self.perp = np.zeros(np.broadcast_shapes(np.shape(rc)[:-1], np.shape(sd)[:-1]))
             return
-        perp_c = (rc - (U @ a_c[..., None])[..., 0]) / sd
-        perp = np.sum(perp_c * perp_c, axis=-1)
+        perp_c = (rc - a_c @ Ut if U.ndim == 2 else rc - (U @ a_c[..., None])[..., 0]) / sd
+        perp = _sq(perp_c)
         if a_s is not None:
             # lambda_j - ||U^T l_j||^2 cancels when l_j lies near range(U), but so does the
             # input: the off-range variance is itself only known to ~eps ||S||.
-            off = np.sum(np.maximum(d.lam - np.einsum("...ij,...ij->...j", a_s, a_s), 0.0),
-                         axis=-1) / np.asarray(model.sigma2)
-            if not np.all(np.isfinite(off)):        # squares overflowed: divide first
-                a_s = a_s / sd[..., None]
-                off = np.sum(np.maximum(d.lam / (sd * sd)
-                                        - np.einsum("...ij,...ij->...j", a_s, a_s), 0.0),
-                             axis=-1)
+            off = np.add.reduce(np.maximum(d.lam - _sq_each_col(a_s), 0.0), -1) / s2
+            if not _finite(off):                    # squares overflowed: divide first
+                a_s = a_s / (sd if isinstance(sd, float) else sd[..., None])
+                off = np.add.reduce(np.maximum(d.lam / (sd * sd) - _sq_each_col(a_s), 0.0), -1)
             perp = perp + off
         self.perp = perp
 
 
-def _sq_over(y, sigma2):
-    r"""Per-batch :math:`\|y\|_F^2/\sigma^2` over the last two axes: squared first (fast),
-    divided by :math:`\sigma` first where the squares overflow or underflow."""
-    out = np.einsum("...ij,...ij->...", y, y) / sigma2
-    if not np.all(np.isfinite(out)) or np.any(out < 1e-290):
-        ys = y / np.sqrt(sigma2)[..., None, None]
-        out = np.einsum("...ij,...ij->...", ys, ys)
+def _sq_over(y, p):
+    r"""Per-batch :math:`\|y\|_F^2/\sigma^2` over the last two axes (``p``: the shared
+    projections, for :math:`\sigma`): squared first (fast), divided by :math:`\sigma` first
+    where the squares overflow or underflow."""
+    out = _sq2(y) / p.s2
+    if _unsafe(out):
+        ys = y / (p.sd if isinstance(p.sd, float) else p.sd[..., None])
+        out = _sq2(ys)
     return out
 
 
+_OUTSIDE = ("the value is outside the float64 range: two of its terms overflow to infinity and "
+            "cancel (rescale the data or the model)")
+
+
 def _out(value, shape):
+    if not shape and isinstance(value, float):       # one value: no broadcasting to do
+        if value != value:
+            raise ValueError(_OUTSIDE)
+        return np.float64(value)
     value = np.broadcast_to(value, np.broadcast_shapes(np.shape(value), shape))
     if np.any(np.isnan(value)):
         # Valid finite input reaches NaN only as inf - inf, after two terms overflowed.
-        raise ValueError("the value is outside the float64 range: two of its terms overflow "
-                         "to infinity and cancel (rescale the data or the model)")
+        raise ValueError(_OUTSIDE)
     return value[()] if value.ndim == 0 else np.array(value)
 
 
@@ -199,30 +272,32 @@ def _out(value, shape):
 
 def _distortion(model, p):
     r"""-E log p(x|z) (Theory §4, §5), from the shared projections ``p``."""
-    m, W, sigma2 = model, model.W, np.asarray(model.sigma2)
+    m, W = model, model.W
     _, s, R = m.svd
     a_c, a_s = p.a
     enc_c, enc_s = p.enc
     r = a_c.shape[-1]
-    sr, Rrt = s[..., :r], np.swapaxes(R[..., :, :r], -1, -2)
-    sd = p.sd
-    # U^T (residual) = U^T (x - b) - diag(s) R^T (V x + c); the rest of the residual is perp.
+    # G = U^T W = diag(s) R^T, its first r = min(n, k) rows
+    Rt = R.swapaxes(-1, -2)
+    G = s[..., None] * Rt if r == m.k else s[..., :r, None] * Rt[..., :r, :]
+    # U^T (residual) = U^T (x - b) - G (V x + c); the rest of the residual is perp.
     # Everything is divided by sigma before it is squared (no overflow of a finite quotient).
-    y_c = (a_c - sr * (Rrt @ enc_c[..., None])[..., 0]) / sd
-    sq = p.perp + _Data.mean_sq(y_c, None)
+    y_c = (a_c - (enc_c @ G.T if G.ndim == 2 else (G @ enc_c[..., None])[..., 0])) / p.sd
+    sq = p.perp + _sq(y_c)
     if a_s is not None:
-        sq = sq + _sq_over(a_s - (sr[..., :, None] * Rrt) @ enc_s, sigma2)
+        sq = sq + _sq_over(a_s - G @ enc_s, p)
     # tr(W D W^T) / sigma^2 = ||W L||_F^2 / sigma^2 with D = L L^T: the same factor as log det D
     # and tr D, so the three terms describe one positive definite matrix.
-    if m.diagonal:             # sum_i ||w_i||^2 D_i / sigma^2
-        trWDW = np.sum(np.einsum("...ij,...ij->...j", W, W) * m.D, axis=-1) / sigma2
-        if not np.all(np.isfinite(trWDW)) or np.any(trWDW < 1e-290):
+    if m.diagonal:             # sum_i ||w_i||^2 D_i / sigma^2 = ||W D^(1/2)||_F^2 / sigma^2
+        trWDW = _sq2(W * np.sqrt(m.D)[..., None, :]) / p.s2
+        if _unsafe(trWDW):
             # (||w_i|| sqrt(D_i) / sigma)^2: no factor overflows or underflows
-            t = col_norms(W) * np.sqrt(m.D) / sd
-            trWDW = np.sum(t * t, axis=-1)
+            t = col_norms(W) * np.sqrt(m.D) / p.sd
+            trWDW = _sq(t)
     else:
-        trWDW = _sq_over(W @ m._chol_D, sigma2)
-    return 0.5 * m.n * (_LOG_2PI + np.log(sigma2)) + 0.5 * (sq + trWDW)
+        trWDW = _sq_over(W @ m._chol_D, p)
+    log_s2 = math.log(p.s2) if isinstance(p.s2, float) else np.log(p.s2)
+    return 0.5 * m.n * (_LOG_2PI + log_s2) + 0.5 * (sq + trWDW)
 
 
 def _rate(model, p):
@@ -476,8 +551,8 @@ def beta_elbo(model: LinearGaussianVAE, data: DataMoments | ArrayLike, beta: Arr
     return _out(-_distortion(model, p) - beta * _rate(model, p), shape)
 
 
-@_chunked
-def renyi_term(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: ArrayLike) -> Result:
+def renyi_term(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: ArrayLike, *,
+               reading: str = "pointwise") -> Result:
     r"""The Renyi term :math:`H(q) - H_\alpha(p(z|x))` of the RELBO (nats).
 
     Shannon entropy of the encoder against the Renyi entropy of order :math:`\alpha` of the
@@ -493,12 +568,21 @@ def renyi_term(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: A
         Population moments (mean and covariance), or data points.
     alpha : float or array_like
         Renyi order, positive; broadcasts against the batch shape.
+    reading : {'pointwise', 'escort', 'cross_entropy'}, default 'pointwise'
+        Which reading of the Renyi VAE the term belongs to (see the Readings page of the
+        documentation).  ``'pointwise'`` is the term below; the others are computed by
+        :mod:`gaussrelbo.readings`.
 
     Returns
     -------
     ndarray or numpy scalar
         The Renyi term (the same for every x), in nats: the population value (``DataMoments``) or one value per data
         point, shaped like the broadcast batch.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``reading`` (and for invalid model, data or ``alpha``).
 
     Notes
     -----
@@ -508,14 +592,22 @@ def renyi_term(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: A
     with :math:`s_i` the singular values of W (Theory §3).  This function is the one place the
     Renyi term is defined; a variant can be added beside it.
     """
+    if _pointwise(reading):
+        return _renyi_term(model, data, alpha)
+    from .readings import reading_renyi_term  # type: ignore[attr-defined]
+    return reading_renyi_term(model, data, alpha, reading)
+
+
+@_chunked
+def _renyi_term(model, data, alpha):
     alpha = check_alpha(alpha)
     d = _data(model, data)
     shape = _order_shape(d.shape, alpha.shape, "alpha")
     return _out(_renyi_bracket(model, alpha), shape)
 
 
-@_chunked
-def relbo(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: ArrayLike) -> Result:
+def relbo(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: ArrayLike, *,
+          reading: str = "pointwise") -> Result:
     r"""The Renyi evidence lower bound of order :math:`\alpha` (nats).
 
     .. math:: \mathrm{RELBO}_\alpha = E_q\log p(x|z) - \mathrm{KL}(q\|p(z))
@@ -535,12 +627,23 @@ def relbo(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: ArrayL
         Population moments (mean and covariance), or data points.
     alpha : float or array_like
         Renyi order, positive; broadcasts against the batch shape.
+    reading : {'pointwise', 'escort', 'cross_entropy'}, default 'pointwise'
+        Which reading of the Renyi VAE to evaluate (see the Readings page of the
+        documentation).  ``'pointwise'`` is the bound above, per data point and averaged;
+        ``'escort'`` and ``'cross_entropy'`` are computed by
+        :func:`gaussrelbo.readings.reading_objective` (the cross-entropy reading needs
+        ``DataMoments`` and a scalar ``alpha``).
 
     Returns
     -------
     ndarray or numpy scalar
         The RELBO, in nats: the population value (``DataMoments``) or one value per data
         point, shaped like the broadcast batch.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``reading`` (and for invalid model, data or ``alpha``).
 
     Notes
     -----
@@ -560,13 +663,24 @@ def relbo(model: LinearGaussianVAE, data: DataMoments | ArrayLike, alpha: ArrayL
     >>> bool(gr.relbo(m, data, 0.5) <= gr.log_evidence(m, data))
     True
     """
+    if _pointwise(reading):
+        return _relbo(model, data, alpha)
+    from .readings import reading_objective
+    return reading_objective(model, data, alpha, reading=reading)
+
+
+@_chunked
+def _relbo(model, data, alpha):
     alpha = check_alpha(alpha)
     d = _data(model, data)
     shape = _order_shape(d.shape, alpha.shape, "alpha")
     p = _Proj(model, d)
     # The Renyi term is skipped where its weight is exactly 0 (alpha = 1): RELBO_1 is the ELBO
     # exactly, also where the bracket is infinite (no 0 * inf).
-    with np.errstate(invalid="ignore"):
+    if alpha.ndim == 0:
+        a = float(alpha)
+        term = 0.0 if a == 1.0 else renyi_weight(a) * _renyi_bracket(model, a)
+    else:
         term = np.where(alpha == 1.0, 0.0, renyi_weight(alpha) * _renyi_bracket(model, alpha))
     value = -_distortion(model, p) - _rate(model, p) + term
     return _out(value, shape)

@@ -1,14 +1,20 @@
 """Shared test configuration: deterministic hypothesis profiles, and where gaussrelbo came from."""
 
+import contextlib
+import fcntl
 import importlib.util
+import json
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import gaussrelbo
+import pytest
 from hypothesis import HealthCheck, settings
 
-# The docs-site helpers (tests/docsite.py: one build per session, shared by test_docs.py and
+# The docs-site helpers (tests/docsite.py: one build per test run, shared by test_docs.py and
 # test_browser.py) are registered once here: with --import-mode=importlib a test module cannot
 # import its sibling by name.
 if "gaussrelbo_test_docsite" not in sys.modules:
@@ -32,3 +38,47 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE",
 
 def pytest_report_header(config):
     return f"gaussrelbo {gaussrelbo.__version__} imported from {os.path.dirname(gaussrelbo.__file__)}"
+
+
+# ---- expensive commands run once per test run, shared by the pytest-xdist workers -------------
+
+@contextlib.contextmanager
+def _locked(path):
+    """An exclusive lock on ``path``: one process at a time."""
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session")
+def run_once(tmp_path_factory):
+    """``run_once(name, args, prepare=None, **kw)`` runs ``args`` (``{root}`` in an argument is
+    replaced by the command's directory) once per test run, in a fresh directory ``name`` under
+    the run's temporary directory, and returns ``(directory, CompletedProcess)``.  Under
+    pytest-xdist the first worker to ask runs it while holding a file lock; the others wait and
+    read its result, so a docs build or a regeneration is not repeated per worker.
+    ``prepare(directory)`` fills the directory first; ``kw`` goes to :func:`subprocess.run`."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent                      # the run's directory, above every worker's
+
+    def run(name, args, prepare=None, **kw):
+        root = base / name
+        with _locked(base / f"{name}.lock"):
+            done = base / f"{name}.json"
+            if done.exists():
+                return root, subprocess.CompletedProcess(**json.loads(done.read_text()))
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir()
+            if prepare is not None:
+                prepare(root)
+            proc = subprocess.run([str(a).format(root=root) for a in args], cwd=root,
+                                  capture_output=True, text=True, **kw)
+            done.write_text(json.dumps({"args": proc.args, "returncode": proc.returncode,
+                                        "stdout": proc.stdout, "stderr": proc.stderr}))
+        return root, proc
+
+    return run

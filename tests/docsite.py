@@ -1,5 +1,6 @@
 """Shared by tests/test_docs.py and tests/test_browser.py: one build of the documentation site
-per test session, and a headless Chromium with networking disabled to read the rendered pages.
+per test run (shared by the pytest-xdist workers), and a headless Chromium with networking
+disabled to read the rendered pages.
 
 Loaded under the private name ``gaussrelbo_test_docsite`` (see ``load()`` in the test modules) so
 that both modules share the one build with ``--import-mode=importlib``.
@@ -17,21 +18,18 @@ IGNORE = shutil.ignore_patterns("gallery", "__pycache__", "_build")
 PAGES = ("index", "relbo", "theory", "readings", "derivations", "findings", "gallery", "tutorial",
          "recipe_oracle", "api", "performance")
 
-_BUILT = {}
+def _copy_sources(root):
+    shutil.copytree(ROOT / "docs", root / "docs", ignore=IGNORE)
+    shutil.copytree(ROOT / "benchmarks", root / "benchmarks", ignore=IGNORE)
 
 
-def build_site(tmp_path_factory):
+def build_site(run_once):
     """Copy ``docs/`` and ``benchmarks/`` to a temporary directory and run ``docs/build.py`` there
-    (gallery, then ``sphinx-build -W``) against the installed package; once per session.
+    (gallery, then ``sphinx-build -W``) against the installed package; once per test run
+    (``run_once``, the fixture of ``tests/conftest.py``: the pytest-xdist workers share it).
     Returns ``(root, proc)``: ``root / "site"`` holds the HTML."""
-    if "root" not in _BUILT:
-        root = tmp_path_factory.mktemp("docs")
-        shutil.copytree(ROOT / "docs", root / "docs", ignore=IGNORE)
-        shutil.copytree(ROOT / "benchmarks", root / "benchmarks", ignore=IGNORE)
-        proc = subprocess.run([sys.executable, str(root / "docs" / "build.py"), "--site-dir",
-                               str(root / "site")], cwd=root, capture_output=True, text=True)
-        _BUILT.update(root=root, proc=proc)
-    return _BUILT["root"], _BUILT["proc"]
+    return run_once("docsite", [sys.executable, "{root}/docs/build.py", "--site-dir",
+                                "{root}/site"], prepare=_copy_sources)
 
 
 # ---- the browser ------------------------------------------------------------------------------

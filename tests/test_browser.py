@@ -31,22 +31,22 @@ MATH_PAGES = {"relbo": 5, "theory": 10, "derivations": 10, "api": 100, "tutorial
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    root, proc = docsite.build_site(tmp_path_factory)
+def site(run_once):
+    root, proc = docsite.build_site(run_once)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return root / "site"
 
 
 @pytest.fixture(scope="module")
-def doms(site, tmp_path_factory):
-    profile = tmp_path_factory.mktemp("chromium-profile")      # fresh user-data-dir
-    return {page: docsite.dump_dom(BROWSER, site / f"{page}.html", profile)
-            for page in docsite.PAGES}
+def profile(tmp_path_factory):
+    return tmp_path_factory.mktemp("chromium-profile")      # fresh user-data-dir
 
 
+# One test per page (and one browser per test), so pytest-xdist can spread the pages over workers.
 @pytest.mark.parametrize("page", docsite.PAGES)
-def test_page_reads_cleanly_offline(doms, site, page):
-    found, parsed = docsite.problems(doms[page], site / f"{page}.html")
+def test_page_reads_cleanly_offline(site, profile, page):
+    dom = docsite.dump_dom(BROWSER, site / f"{page}.html", profile)
+    found, parsed = docsite.problems(dom, site / f"{page}.html")
     assert found == [], f"{page}.html:\n" + "\n".join(found)
     assert parsed.typeset >= MATH_PAGES.get(page, 0), (page, parsed.typeset)
 
@@ -67,15 +67,14 @@ def test_checker_sees_raw_tex_when_mathjax_cannot_load(site, tmp_path):
     assert any(f.startswith("raw TeX") for f in found)
 
 
-def test_screenshots_of_every_page(site, tmp_path_factory):
+@pytest.mark.parametrize("page", docsite.PAGES)
+def test_screenshot_of_every_page(site, tmp_path_factory, page):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     profile = tmp_path_factory.mktemp("chromium-shots")
-    for page in docsite.PAGES:
-        out = docsite.screenshot(BROWSER, site / f"{page}.html", ARTIFACTS / f"{page}.png",
-                                 profile)
-        with open(out, "rb") as f:
-            assert f.read(8) == b"\x89PNG\r\n\x1a\n", page
-        assert out.stat().st_size > 10_000, page
+    out = docsite.screenshot(BROWSER, site / f"{page}.html", ARTIFACTS / f"{page}.png", profile)
+    with open(out, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n", page
+    assert out.stat().st_size > 10_000, page
 
 
 def test_every_page_of_the_site_is_checked():

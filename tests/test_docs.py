@@ -3,7 +3,8 @@
 
 The build runs on a copy of ``docs/`` and ``benchmarks/`` in a temporary directory (the gallery
 it renders never touches the checkout), against the installed package, once per session
-(``tests/docsite.py``; tests/test_browser.py opens the same build in Chromium).
+(``tests/docsite.py``, shared by the pytest-xdist workers; tests/test_browser.py opens the same
+build in Chromium).
 """
 
 import doctest
@@ -28,8 +29,8 @@ def test_tutorial_runs_as_a_doctest():
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    root, proc = docsite.build_site(tmp_path_factory)
+def built(run_once):
+    root, proc = docsite.build_site(run_once)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return root
 

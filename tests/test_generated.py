@@ -1,7 +1,6 @@
 """The generated kernel module: fresh (byte for byte) and equal to the sympy expressions."""
 
 import difflib
-import subprocess
 import sys
 from pathlib import Path
 
@@ -25,10 +24,10 @@ def _diff(expected, actual, name):
 
 
 @pytest.fixture(scope="module")
-def regenerated(tmp_path_factory):
-    root = tmp_path_factory.mktemp("regen")
-    proc = subprocess.run([sys.executable, "-m", "gaussrelbo.derivations", "--root", str(root)],
-                          capture_output=True, text=True, timeout=300)
+def regenerated(run_once):
+    # once per test run (shared by the pytest-xdist workers, see conftest.py)
+    root, proc = run_once("regen", [sys.executable, "-m", "gaussrelbo.derivations", "--root",
+                                    "{root}"], timeout=300)
     assert proc.returncode == 0, proc.stderr
     return root
 

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import assume, example, given, strategies as st
 
 from gaussrelbo import testing
-from gaussrelbo._numerics import ell, ell_deficit, ell_t, log1p_ratio, renyi_weight
+from gaussrelbo._numerics import (ell, ell_deficit, ell_t, log1p_ratio, log1p_sq_ratio,
+                                  renyi_weight)
 
 EPS = np.finfo(float).eps
 RTOL = 1e-14
@@ -205,3 +206,18 @@ def test_log1p_ratio_broadcasts():
             assert _rel(out[i, j], testing.log1p_ratio(t[i, 0], y[j])) <= \
                 _log1p_ratio_rtol(t[i, 0], y[j])
     assert isinstance(log1p_ratio(0.5, 0.5), np.float64)
+
+
+# ---- one float in: the scalar fast paths give the array path's value, bit for bit ---------------
+
+@pytest.mark.parametrize("alpha", [1e-300, 1e-8, 0.3, 1.0 - 1e-7, 1.0, 1.0 + 1e-13, 2.0, 1e300])
+def test_scalar_fast_paths_equal_the_array_path(alpha):
+    assert ell(alpha) == ell(np.array([alpha]))[0]
+    assert renyi_weight(alpha) == renyi_weight(np.array([alpha]))[0]
+
+
+@pytest.mark.parametrize("sigma2", [1e-300, 1e-10, 0.7, 1e300])
+def test_log1p_sq_ratio_float_noise_equals_array_noise(sigma2):
+    s = np.array([1e200, 1e5, 3.0, 1e-200, 0.0])
+    np.testing.assert_array_equal(log1p_sq_ratio(s, sigma2),
+                                  log1p_sq_ratio(s, np.array([sigma2])))

@@ -224,6 +224,30 @@ def test_direct_equals_escort_and_definition(family, where, p, alpha):
                  shannon(cov_q(m)) - renyi_entropy_ref(post_cov(m), alpha), tol)
 
 
+# ---- reading=: the pointwise reading is this module's RELBO (the other readings are tested in
+# tests/test_readings.py) --------------------------------------------------------------------------
+
+@FAMILIES
+@WHERE
+@pytest.mark.parametrize("alpha", [0.3, 1.0, 2.5])
+def test_pointwise_reading_is_the_closed_form(family, where, alpha):
+    m, d = EX[family].model, pick(EX[family], where)
+    tol = RTOL * scale(m, d, alpha)
+    got = scalar(gr.relbo(m, d, alpha, reading="pointwise"))
+    assert close(got, ref_relbo_escort(m, d, alpha), tol)
+    term = scalar(gr.renyi_term(m, d, alpha, reading="pointwise"))
+    assert close(term, shannon(cov_q(m)) - renyi_entropy_ref(post_cov(m), alpha), tol)
+
+
+@pytest.mark.parametrize("reading", ["Pointwise", "escort ", "", None, 1, ("pointwise",)])
+@pytest.mark.parametrize("fn", [gr.relbo, gr.renyi_term], ids=["relbo", "renyi_term"])
+def test_unknown_reading_is_refused(fn, reading):
+    m, d = EX["diag"].model, EX["diag"].data
+    with pytest.raises(ValueError, match=r"^`reading` must be one of 'pointwise', 'escort', "
+                                         r"'cross_entropy', got "):
+        fn(m, d, 0.5, reading=reading)
+
+
 @FAMILIES
 @WHERE
 @given(p=st.data(), alpha=strat.alphas)

@@ -61,6 +61,7 @@ from ..model import DataMoments, LinearGaussianVAE
 from ..objectives import distortion, rate
 from . import _clusters as _cl
 from . import _hessian as _hx
+from ._atlas import _normalised, _unscale
 from ._enumerate import _best_first, _families
 from ._problem import _TIE_RTOL, _Spec, _check_int
 from ._profile import _core
@@ -658,8 +659,13 @@ def stationary_points(lam, k, objective="relbo", alpha=None, beta=None, sigma2=N
         return _wrap(atlas, "escort", _ESCORT_NOTE, thr)
     sp = _spec(lam, k, alpha, sigma2, encoder)
     b = _bias(sp)
+    spectrum = sp.lam
+    sp, scale = _normalised(sp)          # computed at lam_1 = 1, values shifted back
     if sp.sigma2 is None:
-        return _ce_learned_atlas(sp, b, max_points)
+        atlas = _ce_learned_atlas(sp, b, max_points)
+        atlas.spectrum = spectrum
+        _unscale(atlas.points, scale, sp.n)
+        return atlas
     cap = _DEFAULT_MAX_POINTS if max_points is None else _check_int(max_points, "max_points", 1)
     fam_cap = (_DEFAULT_MAX_FAMILIES if max_families is None
                else _check_int(max_families, "max_families", 1))
@@ -680,10 +686,12 @@ def stationary_points(lam, k, objective="relbo", alpha=None, beta=None, sigma2=N
     for p in points:
         if not p.orthogonal:
             cluster_counts[p.hessian_signs] = cluster_counts.get(p.hessian_signs, 0) + 1
-    return ReadingAtlas("relbo", pr.k, sp.sigma2, pr.alpha, 1.0, "diagonal", sp.lam, points,
-                        gmax, not truncated, n_orth, _ce_index_counts(pr), [], n_rej, sp.basis,
-                        tuple(truncated), dict(sorted(cluster_counts.items())),
-                        reading="cross_entropy", note=_CE_NOTE, collapse_threshold=pr.tau)
+    _unscale(points, scale, sp.n)
+    return ReadingAtlas("relbo", pr.k, sp.sigma2 * scale, pr.alpha, 1.0, "diagonal", spectrum,
+                        points, gmax, not truncated, n_orth, _ce_index_counts(pr), [], n_rej,
+                        sp.basis, tuple(truncated), dict(sorted(cluster_counts.items())),
+                        reading="cross_entropy", note=_CE_NOTE,
+                        collapse_threshold=pr.tau * scale)
 
 
 def _ce_learned_atlas(sp, b, max_points):
@@ -724,10 +732,13 @@ def global_maximum(lam, k, objective="relbo", alpha=None, beta=None, sigma2=None
 
     sp = _spec(lam, k, alpha, sigma2, encoder)
     b = _bias(sp)
+    sp, scale = _normalised(sp)
     if sp.sigma2 is not None:
-        return _ce_global(_CEProblem(sp, sp.sigma2), b)
-    g = reading_global_maximum(sp.lam, sp.k, sp.alpha, "cross_entropy", None)
-    return _learned_point(sp, tuple(range(g.active)), g.sigma2, g.value, b)
+        p = _ce_global(_CEProblem(sp, sp.sigma2), b)
+    else:
+        g = reading_global_maximum(sp.lam, sp.k, sp.alpha, "cross_entropy", None)
+        p = _learned_point(sp, tuple(range(g.active)), g.sigma2, g.value, b)
+    return _unscale([p], scale, sp.n)[0]
 
 
 def index_counts(lam, k, objective="relbo", alpha=None, beta=None, sigma2=None,
@@ -742,7 +753,7 @@ def index_counts(lam, k, objective="relbo", alpha=None, beta=None, sigma2=None,
     if sigma2 is None:
         raise ValueError("`sigma2` must be fixed (a positive float) for the analytic index "
                          "counts")
-    sp = _spec(lam, k, alpha, sigma2, encoder)
+    sp, _ = _normalised(_spec(lam, k, alpha, sigma2, encoder))
     return _ce_index_counts(_CEProblem(sp, sp.sigma2))
 
 

@@ -61,7 +61,7 @@ from ..model import DataMoments, LinearGaussianVAE
 from ..objectives import distortion, rate
 from . import _clusters as _cl
 from . import _hessian as _hx
-from ._atlas import _normalised, _unscale
+from ._atlas import _auto_cmax, _normalised, _unscale
 from ._enumerate import _best_first, _families
 from ._problem import _TIE_RTOL, _Spec, _check_int
 from ._profile import _core
@@ -411,11 +411,7 @@ class _CEClassifier:
 
 def _cmax(n_pool, k, max_cluster, cand_cap, truncated):
     if max_cluster is None:
-        cmax = 1
-        for c in range(2, k + 1):
-            if _cl.count_candidates(n_pool, k, c) > cand_cap:
-                break
-            cmax = c
+        cmax = _auto_cmax(n_pool, k, cand_cap)
         if cmax < k:
             truncated.append(f"max_cluster={cmax} (clusters of more columns were not "
                              f"enumerated: {_cl.count_candidates(n_pool, k, cmax + 1)} "
@@ -775,5 +771,6 @@ def collapse_thresholds(lam, sigma2, alpha, reading):
     if reading == "cross_entropy":
         thr = critical_alpha(lam, sigma2)
     else:
-        thr = np.where(np.sort(np.asarray(lam, float))[::-1] > float(sigma2), np.inf, -np.inf)
+        spectrum = lam.eigenvalues if isinstance(lam, DataMoments) else np.asarray(lam, float)
+        thr = np.where(np.sort(spectrum)[::-1] > float(sigma2), np.inf, -np.inf)
     return thr, active

@@ -222,6 +222,18 @@ def test_cross_entropy_learned_sigma2_orthogonal_points():
     assert gm.value == atlas.global_max.value
 
 
+def test_cross_entropy_strict_maxima_at_tiny_noise():
+    """Curvatures of order 1/sigma2 and 1/lambda side by side (digits, learned sigma2 ~ 1e-3 at
+    alpha = 1.9): the global maximum of distinct eigenvalues has no flat direction (the
+    Hadamard penalty breaks the rotations), so every eigenvalue is negative."""
+    lam = gr.datasets.load_spectrum("digits")
+    gm = optima.global_maximum(lam, 10, "relbo", alpha=1.9, reading="cross_entropy")
+    assert gm.sigma2 < 2e-3
+    assert gm.hessian_signs == (0, 0, lam.size * 10 + 1)
+    gf = optima.global_maximum(lam, 10, "relbo", alpha=1.9, sigma2=1e-3, reading="cross_entropy")
+    assert gf.hessian_signs == (0, 0, lam.size * 10)
+
+
 # ---- global maxima and collapse per reading -----------------------------------------------------
 
 @pytest.mark.parametrize("alpha, s2", [(0.5, 1.5), (0.8, 1.0), (1.3, 0.8), (1.7, 0.5)])

@@ -296,19 +296,28 @@ def _triple(e, thr):
 
 
 class _CEClassifier:
-    """Hessian sign counts of cross-entropy cluster points (fixed sigma2), block by block with
-    per-block caches (the block structure of :mod:`._hessian`)."""
+    r"""Hessian sign counts of cross-entropy cluster points (fixed sigma2), block by block with
+    per-block caches (the block structure of :mod:`._hessian`).
+
+    An eigenvalue of a block counts as zero when its magnitude is at most ``1e-9`` times the
+    size of the terms the block is made of (its largest entry; for the rows of unused
+    directions, the sum of the magnitudes of their terms), so that curvatures of order
+    :math:`1/\sigma^2` and of order :math:`1/\lambda` coexist when the noise is small."""
 
     def __init__(self, pr):
         self.pr = pr
         lam, s2, t = pr.lam, pr.s2, pr.t
         bq = s2 - t * lam
-        bmin = min(s2, float(np.min(bq[pr.n_forced:]))) if pr.n_forced < pr.n else s2
-        self.thr = (_ZERO_RTOL * max(float(lam[0]), s2) * max(1.0, 1.0 / pr.alpha)
-                    / (s2 * max(bmin, 1e-300)))
         with np.errstate(divide="ignore", invalid="ignore"):
             self.d1 = np.where(bq > 0, ((2.0 - pr.alpha) * lam - s2) / (s2 * bq), np.nan)
+        # a zero column towards an unused direction: zero exactly at the collapse threshold
+        self.d1_zero = np.abs(lam - pr.tau) <= pr.tol
         self._cache = {}
+
+    @staticmethod
+    def _block(H):
+        return _triple(np.linalg.eigvalsh(H), _ZERO_RTOL * max(float(np.max(np.abs(H))),
+                                                                1e-300))
 
     def _sub(self, W, rows):
         pr = self.pr
@@ -317,7 +326,7 @@ class _CEClassifier:
     def _internal(self, cl, B):
         key = ("i", cl.c, cl.r, cl.J)
         if key not in self._cache:
-            self._cache[key] = _triple(np.linalg.eigvalsh(self._sub(B, cl.J)), self.thr)
+            self._cache[key] = self._block(self._sub(B, cl.J))
         return self._cache[key]
 
     def _cross(self, A, BA, B, BB):
@@ -328,7 +337,7 @@ class _CEClassifier:
             H = self._sub(W, A.J + B.J)
             idx = np.arange(W.size).reshape(W.shape)
             sel = np.concatenate([idx[:A.r, A.c:].ravel(), idx[A.r:, :A.c].ravel()])
-            self._cache[key] = _triple(np.linalg.eigvalsh(H[np.ix_(sel, sel)]), self.thr)
+            self._cache[key] = self._block(H[np.ix_(sel, sel)])
         return self._cache[key]
 
     def _zero(self, cl, B):
@@ -338,7 +347,7 @@ class _CEClassifier:
             W[:, :cl.c] = B
             H = self._sub(W, cl.J)
             sel = np.arange(W.size).reshape(W.shape)[:, -1]
-            self._cache[key] = _triple(np.linalg.eigvalsh(H[np.ix_(sel, sel)]), self.thr)
+            self._cache[key] = self._block(H[np.ix_(sel, sel)])
         return self._cache[key]
 
     def _unused(self, cl, B):
@@ -367,11 +376,14 @@ class _CEClassifier:
             bq_ = np.where(ok, bq, 1.0)
             g2 = ((lp[None, :] * s2 + cp[None, :] * lam[:, None] - t * np.outer(lam, lp)
                    - np.outer(bq_, bp)) / np.outer(bq_ * s2, bp * cp))            # (n, r)
-            Hq = (np.where(ok, self.d1, 0.0)[:, None, None] * np.eye(c)
-                  - np.einsum("qp,pi,pj->qij", g2, B, B) + Hpen[None])
+            d1 = np.where(ok, self.d1, 0.0)
+            LDq = np.einsum("qp,pi,pj->qij", g2, B, B)
+            Hq = d1[:, None, None] * np.eye(c) - LDq + Hpen[None]
             e = np.linalg.eigvalsh(0.5 * (Hq + np.swapaxes(Hq, 1, 2)))           # (n, c)
-            codes = np.stack([np.sum(e > self.thr, axis=1), np.sum(np.abs(e) <= self.thr,
-                              axis=1), np.sum(e < -self.thr, axis=1)]).astype(np.int64)
+            thr = _ZERO_RTOL * (np.abs(d1) + np.max(np.abs(LDq), axis=(1, 2))
+                                + np.max(np.abs(Hpen)))[:, None]
+            codes = np.stack([np.sum(e > thr, axis=1), np.sum(np.abs(e) <= thr, axis=1),
+                              np.sum(e < -thr, axis=1)]).astype(np.int64)
             codes[:, ~ok] = 0          # forced rows are always used
             self._cache[key] = (codes, codes.sum(axis=1))
         return self._cache[key]
@@ -379,9 +391,8 @@ class _CEClassifier:
     def _zero_unused(self):
         key = ("zu",)
         if key not in self._cache:
-            e = np.where(np.isnan(self.d1), 0.0, self.d1)
-            codes = np.stack([e > self.thr, np.abs(e) <= self.thr, e < -self.thr]).astype(
-                np.int64)
+            e = np.where(np.isnan(self.d1) | self.d1_zero, 0.0, self.d1)
+            codes = np.stack([e > 0, e == 0, e < 0]).astype(np.int64)
             codes[:, np.isnan(self.d1)] = 0
             self._cache[key] = (codes, codes.sum(axis=1))
         return self._cache[key]
@@ -627,6 +638,8 @@ def _learned_point(sp, J, s2, v, b):
     unused = np.ones(pr.n, bool)
     unused[list(J)] = False
     H[r, r] = float(np.sum(fj) + np.sum(_fpp(pr.lam[unused], s2, pr.alpha)))
+    H[r, :] *= s2                       # sigma2 in units of itself (same signs: congruence)
+    H[:, r] *= s2
     e = np.linalg.eigvalsh(H)
     signs += _triple(e, _ZERO_RTOL * np.max(np.abs(e)))   # ... bordered by sigma2
     signs = tuple(int(x) for x in signs)

@@ -334,9 +334,11 @@ def test_bad_readings_are_value_errors():
     with pytest.raises(ValueError, match=r"encoder='diagonal'"):
         optima.stationary_points(LAM4, 2, "relbo", alpha=0.5, sigma2=1.0, encoder="full",
                                  reading="cross_entropy")
-    with pytest.raises(ValueError, match=r"-inf for every decoder"):
-        optima.stationary_points(LAM4, 1, "relbo", alpha=0.5, sigma2=1.0,
-                                 reading="cross_entropy")
+    for lam, s2, need in ((LAM4, "1", "1.5"), (LAM4 * 1e-3, "0.001", "0.0015")):
+        with pytest.raises(ValueError, match=rf"-inf for every decoder at alpha=0.5, "
+                           rf"sigma2={s2}:.* = {need} "):            # the caller's units
+            optima.stationary_points(lam, 1, "relbo", alpha=0.5, sigma2=float(lam[0]) / 5,
+                                     reading="cross_entropy")
     with pytest.raises(ValueError, match=r"`alpha` is required"):
         optima.collapse_thresholds(LAM4, 1.0, reading="cross_entropy")
 

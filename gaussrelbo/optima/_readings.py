@@ -210,8 +210,6 @@ class _CEProblem:
     """A validated cross-entropy problem at one noise level."""
 
     def __init__(self, sp, s2):
-        from ..readings import reading_global_maximum
-
         self.sp, self.lam, self.n, self.k = sp, sp.lam, sp.n, sp.k
         self.alpha = a = sp.alpha
         self.t = t = 1.0 - a
@@ -221,10 +219,9 @@ class _CEProblem:
         self.tau = s2 / (2.0 - a)
         self.m = int(np.sum(self.lam - self.tau > self.tol))            # eligible: a prefix
         self.n_forced = int(np.sum(s2 - t * self.lam <= self.tol)) if t > 0 else 0
-        if self.n_forced > self.k:          # -inf for every decoder: readings says so
-            reading_global_maximum(self.lam, self.k, a, "cross_entropy", s2)
+        if self.n_forced > self.k:          # refused by _spec before scaling
             raise ValueError(f"reading='cross_entropy' is -inf for every decoder at "
-                             f"alpha={a:g}, sigma2={s2:g}")
+                             f"alpha={a:g}")
         self.eq = CrossEntropyClusterEquation(a)
         self.mu1 = (2.0 - a) * self.lam                               # single columns
         forced = np.arange(self.n) < self.n_forced
@@ -535,6 +532,14 @@ def _spec(lam, k, alpha, sigma2, encoder):
     if encoder != "diagonal":
         raise ValueError("reading='cross_entropy' is derived for encoder='diagonal' (the "
                          f"optimal diagonal encoder), got encoder={encoder!r}")
+    t = 1.0 - sp.alpha
+    if sp.sigma2 is not None and t > 0 and sp.k < sp.n and (
+            sp.sigma2 - t * sp.lam[sp.k] <= _TIE_RTOL * max(float(sp.lam[0]), sp.sigma2)):
+        raise ValueError(f"reading='cross_entropy' is -inf for every decoder at "
+                         f"alpha={sp.alpha:g}, sigma2={sp.sigma2:g}: the directions with "
+                         f"(1 - alpha) lam_j >= sigma2 must all be used, and there are more "
+                         f"than k={sp.k}; it needs sigma2 > (1 - alpha) lam_(k+1) = "
+                         f"{t * float(sp.lam[sp.k]):g} (learn sigma2, or raise alpha)")
     return sp
 
 

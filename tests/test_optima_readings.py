@@ -103,6 +103,68 @@ def _root_search(lam, k, alpha, s2, starts, seed, iters=60):
     return np.array(uniq), int(conv.sum())
 
 
+def _learned_fn(lam, alpha, k):
+    """The dense value over y = (vec W, log sigma2), batched over leading axes."""
+    n = lam.size
+
+    def fn(Y):
+        return _dense_value(Y[..., :-1].reshape(Y.shape[:-1] + (n, k)), np.exp(Y[..., -1]),
+                            lam, alpha)
+    return fn
+
+
+def _fd_grad_y(fn, Y, h):
+    """Central differences of fn at Y (S, P), steps h (P,)."""
+    E = np.diag(h)
+    f = fn(np.concatenate([Y[:, None] + E, Y[:, None] - E], axis=1))
+    P = Y.shape[1]
+    with np.errstate(invalid="ignore"):
+        return (f[:, :P] - f[:, P:]) / (2 * h)
+
+
+def _fd_hess_y(fn, Y, h):
+    """Second differences of fn at Y (S, P), steps h (P,): (S, P, P)."""
+    E = np.diag(h)
+    pp, pm = E[:, None] + E[None, :], E[:, None] - E[None, :]
+    f = fn(Y[:, None, None, None] + np.stack([pp, pm, -pm, -pp])[None])
+    with np.errstate(invalid="ignore"):
+        H = (f[:, 0] - f[:, 1] - f[:, 2] + f[:, 3]) / (4 * np.outer(h, h))
+    return 0.5 * (H + np.swapaxes(H, 1, 2))
+
+
+def _root_search_learned(lam, k, alpha, starts, seed, iters=60):
+    """As _root_search, over (W, log sigma2)."""
+    rng = np.random.default_rng(seed)
+    n = lam.size
+    fn = _learned_fn(lam, alpha, k)
+    W = (rng.normal(size=(4 * starts, n, k)) * np.sqrt(lam)[:, None]
+         * rng.uniform(0.3, 1.3, size=(4 * starts, 1, 1)))
+    ls = np.log(lam[0] * rng.uniform(0.05, 1.0, size=(4 * starts, 1)))
+    Y = np.concatenate([W.reshape(4 * starts, -1), ls], axis=1)
+    Y = Y[np.isfinite(fn(Y))][:starts]
+    P = Y.shape[1]
+    hg = np.append(np.full(P - 1, 1e-5 * np.sqrt(lam[0])), 1e-5)
+    hh = 10 * hg
+    mu = np.full(len(Y), 1e-2)
+    g = _fd_grad_y(fn, Y, hg)
+    for _ in range(iters):
+        H = _fd_hess_y(fn, Y, hh)
+        step = np.linalg.solve(H @ H + mu[:, None, None] * np.eye(P), H @ g[:, :, None])[:, :, 0]
+        Yn = Y - step
+        gn = _fd_grad_y(fn, Yn, hg)
+        better = (np.isfinite(fn(Yn)) & np.all(np.isfinite(gn), axis=1)
+                  & (np.sum(gn**2, axis=1) < np.sum(g**2, axis=1)))
+        Y = np.where(better[:, None], Yn, Y)
+        g = np.where(better[:, None], gn, g)
+        mu = np.where(better, mu / 4, mu * 8)
+    f = fn(Y)
+    conv = np.isfinite(f) & (np.max(np.abs(g) * hg / hg[0], axis=1) * np.sqrt(lam[0]) <= 1e-8) \
+        & (np.sum(Y[:, :-1] ** 2, axis=1) <= 10 * k * lam[0]) & (Y[:, -1] > np.log(lam[0]) - 20)
+    vals = np.sort(f[conv])
+    uniq = [v for i, v in enumerate(vals) if i == 0 or v - vals[i - 1] > 1e-7 * abs(v)]
+    return np.array(uniq), int(conv.sum())
+
+
 # ---- the dense reference is the readings module's value -----------------------------------------
 
 @pytest.mark.parametrize("alpha", [0.5, 1.5])
@@ -191,33 +253,34 @@ def test_cross_entropy_closed_form_signs_equal_fd_signs(lam, alpha, s2):
     assert atlas.points[0] is atlas.global_max
 
 
-def test_cross_entropy_learned_sigma2_orthogonal_points():
-    """Learned noise: only orthogonal points (complete=False, the reason named); each is
-    stationary in (W, sigma2) and its signs over (vec W, sigma2) are the FD ones."""
-    lam, alpha = LAM5, 1.5
-    atlas = optima.stationary_points(lam, 3, "relbo", alpha=alpha, reading="cross_entropy")
-    assert not atlas.complete
-    assert "only orthogonal points" in atlas.truncated_by[0]
-    g = reading_global_maximum(lam, 3, alpha, "cross_entropy")
+@pytest.mark.parametrize("lam, alpha", [(LAM4, 0.5), (LAM5, 1.5)], ids=["n4-a0.5", "n5-a1.5"])
+def test_cross_entropy_learned_sigma2_atlas(lam, alpha):
+    """Learned noise: every point is stationary in (W, sigma2) with the listed value, its signs
+    over (vec W, sigma2) are the FD ones, and a root search over (W, log sigma2) finds only
+    atlas values."""
+    k = 3
+    atlas = optima.stationary_points(lam, k, "relbo", alpha=alpha, reading="cross_entropy")
+    assert atlas.complete
+    assert atlas.n_rejected == 0
+    g = reading_global_maximum(lam, k, alpha, "cross_entropy")
     assert atlas.global_max.value == pytest.approx(g.value, rel=1e-13)
     assert atlas.points[0] is atlas.global_max
-    n, k = lam.size, 3
-    for p in atlas.points:
-        assert p.orthogonal
-        x0 = np.append(p.W.ravel(), p.sigma2)
-        h = np.append(np.full(n * k, 1e-4 * np.sqrt(lam[0])), 1e-4 * p.sigma2)
-
-        def f(x):
-            return float(_dense_value(x[:-1].reshape(n, k), x[-1], lam, alpha))
-
-        assert f(x0) == pytest.approx(p.value, rel=1e-12)
-        E = np.diag(h)           # W in units of sqrt(lam_1), sigma2 relative (same signs)
-        grad = np.array([(f(x0 + e) - f(x0 - e)) / 2 for e in E])      # per unit step
-        assert np.max(np.abs(grad)) <= 1e-11
-        H = np.array([[(f(x0 + a + b) - f(x0 + a - b) - f(x0 - a + b) + f(x0 - a - b)) / 4
-                       for b in E] for a in E])
-        assert p.hessian_signs == _fd_signs(0.5 * (H + H.T)), p.subset
-    gm = optima.global_maximum(lam, 3, "relbo", alpha=alpha, reading="cross_entropy")
+    assert {(len(c), r) for p in atlas.points for c, r, _ in p.clusters} >= {(2, 1), (3, 2)}
+    fn = _learned_fn(lam, alpha, k)
+    Y = np.stack([np.append(p.W.ravel(), np.log(p.sigma2)) for p in atlas.points])
+    np.testing.assert_allclose(fn(Y), [p.value for p in atlas.points], rtol=1e-12)
+    h = np.append(np.full(lam.size * k, 1e-5 * np.sqrt(lam[0])), 1e-5)
+    assert np.max(np.abs(_fd_grad_y(fn, Y, h)) * h) <= 1e-13
+    H = _fd_hess_y(fn, Y, 10 * h) * np.outer(10 * h, 10 * h)[None]   # unit steps: congruent
+    for p, hp in zip(atlas.points, H):
+        assert p.hessian_signs == _fd_signs(hp), (p.clusters, p.sigma2)
+    assert [p.kind for p in atlas.points].count("maximum") == 1
+    vals = np.array([p.value for p in atlas.points])
+    found, n_conv = _root_search_learned(lam, k, alpha, starts=30, seed=5)
+    assert n_conv >= 5
+    for v in found:
+        assert np.min(np.abs(vals - v)) <= 1e-8 * abs(v), (v, vals)
+    gm = optima.global_maximum(lam, k, "relbo", alpha=alpha, reading="cross_entropy")
     assert gm.kind == "maximum"
     assert gm.value == atlas.global_max.value
 

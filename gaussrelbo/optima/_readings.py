@@ -45,12 +45,14 @@ pointwise atlas carries over (derived and checked with sympy in
   :math:`\lambda_j > \sigma^2/(2-\alpha)`), restricted to the subsets that use every forced
   direction.
 
-The cross-entropy atlas is built for a fixed :math:`\sigma^2` and the diagonal encoder.  With a
-learned :math:`\sigma^2` only the orthogonal points are listed (``complete=False``, the reason
-in ``truncated_by``): the noise equation of a cluster of deficient rank was not derived.
+The cross-entropy atlas is built for the diagonal encoder, with a fixed or a learned
+:math:`\sigma^2`; a learned noise solves, per configuration,
+:math:`\sum_{q\ \rm unused} 2\sigma^2\partial_{\sigma^2} f^{CE}(\lambda_q, \sigma^2)
++ \sum_{\rm clusters}\frac{c-r}{\alpha}(1 - \sigma^2/m) = 0`.
 """
 
 from dataclasses import dataclass
+from itertools import combinations
 from math import comb
 
 import numpy as np
@@ -77,6 +79,7 @@ _DEFAULT_MAX_POINTS = 10000
 _DEFAULT_MAX_POINTS_LEARNED = 1000
 _DEFAULT_MAX_FAMILIES = 20000
 _DEFAULT_MAX_CANDIDATES = 200000
+_LEARNED_MAX_FAMILIES = 2000  # learned sigma2: each configuration needs a root search
 _STATIONARY_RTOL = 1e-8
 _ZERO_RTOL = 1e-9
 _CHUNK = 256
@@ -90,10 +93,6 @@ _CE_NOTE = ("cross-entropy reading: profiled objective -n/2 log 2pi - 1/2 log de
             "encoder, b = data mean); stationary points by column clusters with the "
             "cross-entropy cluster equation, values in closed form, Hessian signs in closed "
             "form from its block structure; rate and distortion of the optimal encoder pi_alpha")
-_CE_LEARNED = ("learned sigma2 with reading='cross_entropy': only orthogonal points are "
-               "enumerated (the noise equation of a column cluster of deficient rank is not "
-               "derived for this reading)")
-
 
 def check_reading(reading, objective="relbo", alpha=None):
     """Validate ``reading`` against the objective; returns the reading."""
@@ -588,34 +587,130 @@ def _ce_global(pr, b):
     return pts[0]
 
 
-# ---- cross-entropy: learned sigma2 (orthogonal points) ------------------------------------------
+# ---- cross-entropy: learned sigma2 ----------------------------------------------------------------
 
-def _learned_orthogonal(sp, cap):
-    """Orthogonal points with a learned noise: every subset J of at most k directions whose
-    noise root exists with (2 - alpha) lam_j > sigma2 on J; best first (by the subset tree,
-    not proved exact).  Returns [(value, s2, J)] and whether the listing was exhausted."""
+def _learned_config(sp, eq, X, S):
+    r"""(value, sigma2, clusters) of cluster shapes X ((c, r, J) tuples) plus single columns S
+    with a learned noise, or None.  The noise solves
+
+    .. math:: \sum_{q\ \rm unused}\frac{(2-\alpha)\lambda_q - \sigma^2}{\sigma^2 -
+        (1-\alpha)\lambda_q} + \sum_{\rm clusters}\frac{c - r}{\alpha}\Big(1 -
+        \frac{\sigma^2}{m}\Big) = 0
+
+    (:math:`2\sigma^2\,\partial F/\partial\sigma^2`; sympy: ``derivations/readings.py``), m
+    from the cluster equation at that noise; then every cluster, single column and unused
+    direction must exist there."""
+    from math import exp, log
+
+    from scipy.optimize import brentq
+
     from ..readings import _sigma2_ce
 
-    lam, n, k, a = sp.lam, sp.n, sp.k, sp.alpha
-    cache = {}
+    lam, a = sp.lam, sp.alpha
+    t = 1.0 - a
+    used = [j for _, _, J in X for j in J] + list(S)
+    unused = np.delete(lam, used)
+    if unused.size == 0:
+        return None
+    deficient = [(c, r, J) for c, r, J in X if r < c]
+    if not deficient:
+        s2 = _sigma2_ce(unused, a)
+    else:
+        def h(ls2):
+            v = exp(ls2)
+            acc = float(np.sum(((2.0 - a) * unused - v) / (v - t * unused)))
+            for c, r, J in deficient:
+                m, _ = _cl.solve_clusters(eq, c, r, lam[list(J)][None], v)
+                acc += (c - r) / a * (1.0 - v / float(m[0]))
+            return acc
 
-    def evaluate(_, S):
-        S = tuple(S)
-        if S in cache:
-            return cache[S]
-        disc = np.delete(lam, list(S))
-        s2 = _sigma2_ce(disc, a)
-        out = None
-        if s2 is not None and all((2.0 - a) * lam[j] - s2 > _TIE_RTOL * max(lam[0], s2)
-                                  for j in S):
-            cvar = np.full(n, s2)
-            cvar[list(S)] = (2.0 - a) * lam[list(S)]
-            out = (float(np.sum(_f_ce(lam, cvar, a))), float(s2))
-        cache[S] = out
-        return out
+        floor = max(t * float(unused.max()), 0.0)
+        lo = log(floor * (1.0 + 1e-12)) if floor > 0 else log(1e-12 * float(lam[0]))
+        hi = log(10.0 * float(lam[0]))
+        try:
+            if not h(lo) > 0 > h(hi):
+                return None
+            s2 = exp(brentq(h, lo, hi, xtol=1e-15, rtol=1e-15, maxiter=300))
+        except (FloatingPointError, ZeroDivisionError):
+            return None
+    if s2 is None:
+        return None
+    tol = _TIE_RTOL * max(float(lam[0]), s2)
+    if np.any(s2 - t * unused <= tol) or any((2.0 - a) * lam[j] - s2 <= tol for j in S):
+        return None
+    clusters = []
+    for c, r, J in X:
+        m, mu = _cl.solve_clusters(eq, c, r, lam[list(J)][None], s2)
+        m, mu = float(m[0]), mu[0]
+        if np.any(mu - s2 <= tol) or (r == c and mu.max() - mu.min() <= tol):
+            return None
+        if c >= 3 and _cl._reducible(mu[None], np.array([m]), c, r, s2, tol)[0]:
+            return None
+        clusters.append(_cl.Cluster(c, r, tuple(J), m, tuple(float(x) for x in mu),
+                                    float(eq.gain(c, r, lam[list(J)], mu, m, s2))))
+    for j in S:
+        mu1 = (2.0 - a) * float(lam[j])
+        clusters.append(_cl.Cluster(1, 1, (int(j),), mu1, (mu1,),
+                                    float(_f_ce(lam[j], mu1, a))))
+    value = float(np.sum(_f_ce(unused, np.full(unused.size, s2), a))) + sum(
+        cl.gain for cl in clusters)
+    return value, float(s2), clusters
 
-    res, exhausted = _best_first([((), list(range(n)), k)], evaluate, cap, 5 * cap + 10 * n * n)
-    return [(v, s2, S) for v, s2, _, S in res], exhausted
+
+def _learned_signs(sp, s2, cls, blocks):
+    """Signs over (vec W, sigma2) with a learned noise: the fixed-noise blocks, with the
+    clusters' own blocks bordered by sigma2 (only they couple to it)."""
+    pr = _CEProblem(sp, s2)
+    a, lam = pr.alpha, pr.lam
+    clf = _CEClassifier(pr)
+    tot = np.array(clf.signs(cls, blocks), np.int64)
+    d = sum(B.size for B in blocks)
+    H = np.zeros((d + 1, d + 1))
+    o, Ftt = 0, 0.0
+    used = np.zeros(pr.n, bool)
+    for cl, B in zip(cls, blocks):
+        tot -= clf._internal(cl, B)
+        lamJ = lam[list(cl.J)]
+        mu = np.asarray(cl.mu)
+        used[list(cl.J)] = True
+        H[o:o + B.size, o:o + B.size] = _ce_sub_hessian(B, lamJ, s2, a, pr.pen)
+        mixed = (2.0 * _fpp(lamJ, mu, a))[:, None] * B
+        if pr.pen:
+            mixed = mixed.ravel() + (_hx._mixed(B, lamJ, s2, a, True)
+                                     - _hx._mixed(B, lamJ, s2, a, False))
+        H[o:o + B.size, -1] = H[-1, o:o + B.size] = np.ravel(mixed) * s2
+        Ftt += float(np.sum(_fpp(lamJ, mu, a)))
+        if pr.pen:
+            Ftt -= (-cl.c / cl.m**2 + np.sum(1.0 / mu**2) + (cl.c - cl.r) / s2**2) / (2 * a)
+        o += B.size
+    Ftt += float(np.sum(_fpp(lam[~used], s2, a)))
+    H[-1, -1] = Ftt * s2 * s2            # sigma2 in units of itself (same signs: congruence)
+    e = np.linalg.eigvalsh(H)
+    tot += _triple(e, _ZERO_RTOL * np.max(np.abs(e)))
+    return tuple(int(x) for x in tot)
+
+
+def _learned_points(sp, configs, b):
+    """StationaryPoints of [(value, s2, clusters)] with a learned noise; (points, n_rejected)."""
+    n, k, lam = sp.n, sp.k, sp.lam
+    out, n_rej = [], 0
+    for v, s2, cls in configs:
+        W, blocks, recs = _assemble(n, k, cls, s2)
+        g = _ce_grad(W[None], np.array([s2]), lam, sp.alpha, sp.penalised)[0]
+        gn = float(np.sqrt(lam[0]) * np.max(np.abs(g)))
+        if not gn <= _STATIONARY_RTOL * max(1.0, abs(v)):
+            n_rej += 1
+            continue
+        signs = _learned_signs(sp, s2, cls, blocks)
+        R, D = _rate_distortion([W], s2, lam, sp.alpha)
+        tol = _TIE_RTOL * max(float(lam[0]), s2)
+        out.append(StationaryPoint(
+            tuple(sorted(j for cl in cls for j in cl.J)), W, b, float(s2), float(v),
+            float(R[0]), float(D[0]), int(sum(cl.c for cl in cls)),
+            all(cl.single for cl in cls), signs, _kind(signs), gn,
+            tuple(cl.J for cl in cls if cl.c == 2 and cl.r == 2), recs,
+            sum(_cl.manifold_dim(cl, s2, tol) for cl in cls)))
+    return out, n_rej
 
 
 def _fpp(lam, c, alpha):
@@ -623,34 +718,6 @@ def _fpp(lam, c, alpha):
     {2c^2(c - t\lambda)^2}` (sympy: ``gaussrelbo/derivations/readings.py``)."""
     t = 1.0 - alpha
     return 0.5 / c**2 - lam * (2.0 * c - t * lam) / (2.0 * c**2 * (c - t * lam) ** 2)
-
-
-def _learned_point(sp, J, s2, v, b):
-    pr = _CEProblem(sp, s2)
-    cls = [pr.single(j) for j in J]
-    W, blocks, recs = _assemble(pr.n, pr.k, cls, s2)
-    clf = _CEClassifier(pr)
-    signs = np.array(clf.signs(cls, blocks), np.int64)
-    r = len(J)
-    signs[2] -= r                       # the r column lengths (negative at fixed noise) ...
-    lj = pr.lam[list(J)]
-    cj = (2.0 - pr.alpha) * lj
-    w = np.sqrt(cj - s2)
-    fj = _fpp(lj, cj, pr.alpha)
-    H = np.zeros((r + 1, r + 1))
-    H[np.arange(r), np.arange(r)] = 4.0 * w * w * fj
-    H[:r, r] = H[r, :r] = 2.0 * w * fj
-    unused = np.ones(pr.n, bool)
-    unused[list(J)] = False
-    H[r, r] = float(np.sum(fj) + np.sum(_fpp(pr.lam[unused], s2, pr.alpha)))
-    H[r, :] *= s2                       # sigma2 in units of itself (same signs: congruence)
-    H[:, r] *= s2
-    e = np.linalg.eigvalsh(H)
-    signs += _triple(e, _ZERO_RTOL * np.max(np.abs(e)))   # ... bordered by sigma2
-    signs = tuple(int(x) for x in signs)
-    R, D = _rate_distortion([W], s2, pr.lam, pr.alpha)
-    return StationaryPoint(tuple(sorted(J)), W, b, float(s2), float(v), float(R[0]),
-                           float(D[0]), r, True, signs, _kind(signs), 0.0, (), recs, 0)
 
 
 # ---- public entry points (dispatched from the atlas functions) ----------------------------------
@@ -676,7 +743,8 @@ def stationary_points(lam, k, objective="relbo", alpha=None, beta=None, sigma2=N
     spectrum = sp.lam
     sp, scale = _normalised(sp)          # computed at lam_1 = 1, values shifted back
     if sp.sigma2 is None:
-        atlas = _ce_learned_atlas(sp, b, max_points)
+        atlas = _ce_learned_atlas(sp, b, max_points, nonorthogonal, max_cluster, max_families,
+                                  max_candidates)
         atlas.spectrum = spectrum
         _unscale(atlas.points, scale, sp.n)
         return atlas
@@ -708,26 +776,70 @@ def stationary_points(lam, k, objective="relbo", alpha=None, beta=None, sigma2=N
                         collapse_threshold=pr.tau * scale)
 
 
-def _ce_learned_atlas(sp, b, max_points):
-    cap = (_DEFAULT_MAX_POINTS_LEARNED if max_points is None
-           else _check_int(max_points, "max_points", 1))
+def _ce_learned_atlas(sp, b, max_points, nonorthogonal, max_cluster, max_families,
+                      max_candidates):
+    """The cross-entropy atlas with a learned noise: configurations of clusters and single
+    columns, each with its own noise root, best first by the subset tree (the order is not
+    proved exact, as for the pointwise atlas with a learned noise)."""
     from ..readings import reading_global_maximum
 
-    g = reading_global_maximum(sp.lam, sp.k, sp.alpha, "cross_entropy", None)
+    n, k, lam = sp.n, sp.k, sp.lam
+    cap = (_DEFAULT_MAX_POINTS_LEARNED if max_points is None
+           else _check_int(max_points, "max_points", 1))
+    fam_cap = min(_DEFAULT_MAX_FAMILIES if max_families is None
+                  else _check_int(max_families, "max_families", 1), _LEARNED_MAX_FAMILIES)
+    cand_cap = (_DEFAULT_MAX_CANDIDATES if max_candidates is None
+                else _check_int(max_candidates, "max_candidates", 1))
+    eq = CrossEntropyClusterEquation(sp.alpha)
+    truncated = []
+    pool = [j for j in range(n) if lam[j] > 0]
+    shapes = []
+    if nonorthogonal and k >= 2:
+        cmax = _cmax(len(pool), k, max_cluster, cand_cap, truncated)
+        shapes = [_cl.Cluster(c, r, J, 0.0, (), 0.0) for c in range(2, cmax + 1)
+                  for r in range(1, c + 1) for J in combinations(pool, r)]
+    fams, done = _families(shapes, k, fam_cap)
+    if not done:
+        truncated.append(f"max_families={fam_cap}")
+    families = [(X, [j for j in range(n) if not any(j in cl.J for cl in X)],
+                 k - sum(cl.c for cl in X)) for X in fams]
+    store = {}
+
+    def evaluate(X, S):
+        key = (tuple((cl.c, cl.r, cl.J) for cl in X), tuple(S))
+        if key not in store:
+            store[key] = _learned_config(sp, eq, key[0], key[1])
+        out = store[key]
+        return None if out is None else out[:2]
+
+    res, exhausted = _best_first(families, evaluate, cap, 5 * cap + 10 * n * n)
+    if not exhausted:
+        truncated.append(f"max_points={cap}")
+    configs = [store[(tuple((cl.c, cl.r, cl.J) for cl in X), tuple(S))] for _, _, X, S in res]
+    g = reading_global_maximum(lam, k, sp.alpha, "cross_entropy", None)
     gJ = tuple(range(g.active))
-    res, exhausted = _learned_orthogonal(sp, cap)
-    if not any(S == gJ and abs(s2 - g.sigma2) <= 1e-10 * g.sigma2 for _, s2, S in res):
-        res.append((g.value, g.sigma2, gJ))
-    points = [_learned_point(sp, S, s2, v, b) for v, s2, S in res]
+
+    def is_global(s2, cls):
+        return (all(cl.single for cl in cls) and abs(s2 - g.sigma2) <= 1e-10 * g.sigma2
+                and tuple(sorted(j for cl in cls for j in cl.J)) == gJ)
+
+    if not any(is_global(s2, cls) for _, s2, cls in configs):
+        configs.append(_learned_config(sp, eq, (), gJ))
+    points, n_rej = _learned_points(sp, configs, b)
     points.sort(key=lambda p: -p.value)
-    gmax = next(p for p in points if p.subset == gJ and abs(p.sigma2 - g.sigma2)
-                <= 1e-10 * g.sigma2)
-    truncated = [_CE_LEARNED] + ([] if exhausted else [f"max_points={cap}"])
-    counts = {}
-    return ReadingAtlas("relbo", sp.k, None, sp.alpha, 1.0, "diagonal", sp.lam, points, gmax,
-                        False, len(points) if exhausted else None, counts, [], 0, sp.basis,
-                        tuple(truncated), {}, reading="cross_entropy", note=_CE_NOTE,
-                        collapse_threshold=None)
+    gmax = next(p for p in points if p.orthogonal and p.subset == gJ
+                and abs(p.sigma2 - g.sigma2) <= 1e-10 * g.sigma2)
+    complete = not truncated
+    counts, cluster_counts = {}, {}
+    for p in points:
+        d = counts if p.orthogonal else cluster_counts
+        d[p.hessian_signs] = d.get(p.hessian_signs, 0) + 1
+    n_orth = sum(p.orthogonal for p in points) if complete else None
+    return ReadingAtlas("relbo", k, None, sp.alpha, 1.0, "diagonal", lam, points, gmax,
+                        complete, n_orth, dict(sorted(counts.items())) if complete else {},
+                        [], n_rej, sp.basis, tuple(truncated),
+                        dict(sorted(cluster_counts.items())), reading="cross_entropy",
+                        note=_CE_NOTE, collapse_threshold=None)
 
 
 def global_maximum(lam, k, objective="relbo", alpha=None, beta=None, sigma2=None,
@@ -751,7 +863,8 @@ def global_maximum(lam, k, objective="relbo", alpha=None, beta=None, sigma2=None
         p = _ce_global(_CEProblem(sp, sp.sigma2), b)
     else:
         g = reading_global_maximum(sp.lam, sp.k, sp.alpha, "cross_entropy", None)
-        p = _learned_point(sp, tuple(range(g.active)), g.sigma2, g.value, b)
+        eq = CrossEntropyClusterEquation(sp.alpha)
+        p = _learned_points(sp, [_learned_config(sp, eq, (), tuple(range(g.active)))], b)[0][0]
     return _unscale([p], scale, sp.n)[0]
 
 

@@ -209,6 +209,14 @@ def _check_atlas():
     assert _zero(sp.together(_pair_coef(l1, cp, l2, (2 - alpha) * l2, tt)
                              - 1 / ((2 - alpha) * l1 * l2))), "used pair"
     assert _zero(sp.together(_row_coef(l1, cp, tt))), "zero column towards a used direction"
+    # learned noise at a cluster point (c = 3 columns, rank r = 2, M-block eigenvalues
+    # mu_1, mu_2, sigma^2, diagonal m): d/dsigma^2 of the cluster's directions' values plus
+    # the penalty's -(1/(2 alpha)) dP/dsigma^2, dP/dsigma^2 = sum_i 1/M_ii - tr M^-1, with the
+    # stationarity A(mu_i) = 2 f_c = (1/alpha)(1/m - 1/mu_i), is (c - r)(1/sigma^2 - 1/m)/(2 alpha)
+    m1, m2 = sp.symbols("mu_1 mu_2", positive=True)
+    dP = 3 / mm - (1 / m1 + 1 / m2 + 1 / s2)
+    dF = sum((1 / mm - 1 / mi) / (2 * alpha) for mi in (m1, m2)) - dP / (2 * alpha)
+    assert _zero(sp.together(dF - (3 - 2) * (1 / s2 - 1 / mm) / (2 * alpha))), "learned noise"
     return True
 
 
@@ -271,6 +279,11 @@ def statements():
         ("Cross-entropy atlas: forced directions (alpha < 1)",
          r"(1-\alpha)\lambda_q \ge \sigma^2 \implies \text{direction } q "
          r"\text{ is used by every stationary point (else } F = -\infty)"),
+        ("Cross-entropy atlas, learned sigma^2 at a configuration of clusters (c columns, "
+         "rank r, diagonal m)",
+         r"\sum_{q\ \mathrm{unused}}\frac{(2-\alpha)\lambda_q - \sigma^2}{\sigma^2 - "
+         r"(1-\alpha)\lambda_q} + \sum_{\mathrm{clusters}}\frac{c-r}{\alpha}\Big(1 - "
+         r"\frac{\sigma^2}{m}\Big) = 0"),
         ("Cross-entropy, learned sigma^2 (discarded directions j, active set A)",
          r"\sum_{j\notin A}\frac{(2-\alpha)\lambda_j - \sigma^2}{\sigma^2 - (1-\alpha)\lambda_j}"
          r" = 0 \quad(\alpha = 1:\ \sigma^2 = \text{mean of the discarded }\lambda_j)"),

@@ -276,8 +276,8 @@ def test_cross_entropy_learned_sigma2_atlas(lam, alpha):
         assert p.hessian_signs == _fd_signs(hp), (p.clusters, p.sigma2)
     assert [p.kind for p in atlas.points].count("maximum") == 1
     vals = np.array([p.value for p in atlas.points])
-    found, n_conv = _root_search_learned(lam, k, alpha, starts=30, seed=5)
-    assert n_conv >= 5
+    found, n_conv = _root_search_learned(lam, k, alpha, starts=20, seed=5, iters=40)
+    assert n_conv >= 3                               # the search itself worked
     for v in found:
         assert np.min(np.abs(vals - v)) <= 1e-8 * abs(v), (v, vals)
     gm = optima.global_maximum(lam, k, "relbo", alpha=alpha, reading="cross_entropy")

@@ -57,7 +57,6 @@ from math import comb
 
 import numpy as np
 
-from .._numerics import log1p_ratio
 from ..encoders import optimal_encoder
 from ..model import DataMoments, LinearGaussianVAE
 from ..objectives import distortion, rate
@@ -160,7 +159,7 @@ def _wrap(atlas, reading, note, threshold):
     return ReadingAtlas(**kw, reading=reading, note=note, collapse_threshold=threshold)
 
 
-# ---- cross-entropy: the cluster equation ----------------------------------------------------------
+# ---- cross-entropy: the cluster equation --------------------------------------------------------
 
 def _f_ce(lam, cvar, alpha):
     from ..readings import _f_ce as f          # the per-direction value lives there
@@ -203,7 +202,7 @@ class CrossEntropyClusterEquation:
         return v - 0.5 * pen / self.a
 
 
-# ---- cross-entropy: the problem -------------------------------------------------------------------
+# ---- cross-entropy: the problem -----------------------------------------------------------------
 
 class _CEProblem:
     """A validated cross-entropy problem at one noise level."""
@@ -587,7 +586,7 @@ def _ce_global(pr, b):
     return pts[0]
 
 
-# ---- cross-entropy: learned sigma2 ----------------------------------------------------------------
+# ---- cross-entropy: learned sigma2 --------------------------------------------------------------
 
 def _learned_config(sp, eq, X, S):
     r"""(value, sigma2, clusters) of cluster shapes X ((c, r, J) tuples) plus single columns S

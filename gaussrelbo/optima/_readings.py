@@ -189,6 +189,16 @@ class CrossEntropyClusterEquation:
         negK = (3.0 * a - a * a - 1.0) * m * lam          # > 0 for 1 < a < 2.618
         return 2.0 * negK / ((a - 1.0) * (m + lam) + disc)
 
+    def mu_float(self, m, lam):
+        """``mu`` for Python floats (the same expressions, without numpy's overhead)."""
+        from math import hypot, sqrt
+
+        a = self.a
+        disc = hypot((1.0 - a) * (lam - m), 2.0 * sqrt(a * m * lam))
+        if a <= 1.0:
+            return 0.5 * ((1.0 - a) * (m + lam) + disc)
+        return 2.0 * (3.0 * a - a * a - 1.0) * m * lam / ((a - 1.0) * (m + lam) + disc)
+
     def f(self, m, mu):
         r""":math:`\lambda` with ``mu(m, lam) = mu`` (the cluster equation solved for lambda)."""
         a = self.a
@@ -588,6 +598,30 @@ def _ce_global(pr, b):
 
 # ---- cross-entropy: learned sigma2 --------------------------------------------------------------
 
+def _cluster_m(eq, c, r, lamJ, s2):
+    """(m, mu) of one cluster at noise s2 in plain floats (brentq on log m; with a learned
+    noise every configuration has its own, so nothing is batched)."""
+    from math import exp, log
+
+    from scipy.optimize import brentq
+
+    lamJ = [float(x) for x in lamJ]
+
+    def phi(lm):
+        m = exp(lm)
+        return sum(eq.mu_float(m, x) for x in lamJ) / m + (c - r) * s2 / m - c
+
+    lo = log(min(min(lamJ), s2) * 1e-6 * min(1.0, eq.a))
+    hi = log(max(max(lamJ), s2) * 10.0 * max(1.0, 1.0 / eq.a))
+    while phi(lo) <= 0:
+        lo -= 5.0
+    while phi(hi) >= 0:
+        hi += 5.0
+    m = exp(brentq(phi, lo, hi, xtol=1e-15, rtol=1e-15, maxiter=300))
+    mu = [eq.mu_float(m, x) for x in lamJ]
+    return (sum(mu) + (c - r) * s2) / c, mu
+
+
 def _learned_config(sp, eq, X, S):
     r"""(value, sigma2, clusters) of cluster shapes X ((c, r, J) tuples) plus single columns S
     with a learned noise, or None.  The noise solves
@@ -619,8 +653,7 @@ def _learned_config(sp, eq, X, S):
             v = exp(ls2)
             acc = float(np.sum(((2.0 - a) * unused - v) / (v - t * unused)))
             for c, r, J in deficient:
-                m, _ = _cl.solve_clusters(eq, c, r, lam[list(J)][None], v)
-                acc += (c - r) / a * (1.0 - v / float(m[0]))
+                acc += (c - r) / a * (1.0 - v / _cluster_m(eq, c, r, lam[list(J)], v)[0])
             return acc
 
         floor = max(t * float(unused.max()), 0.0)
@@ -639,8 +672,8 @@ def _learned_config(sp, eq, X, S):
         return None
     clusters = []
     for c, r, J in X:
-        m, mu = _cl.solve_clusters(eq, c, r, lam[list(J)][None], s2)
-        m, mu = float(m[0]), mu[0]
+        m, mu = _cluster_m(eq, c, r, lam[list(J)], s2)
+        mu = np.array(mu)
         if np.any(mu - s2 <= tol) or (r == c and mu.max() - mu.min() <= tol):
             return None
         if c >= 3 and _cl._reducible(mu[None], np.array([m]), c, r, s2, tol)[0]:

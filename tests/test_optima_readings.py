@@ -327,6 +327,26 @@ def test_cross_entropy_global_maximum_equals_bfgs_over_W(alpha, s2):
 
 
 @pytest.mark.parametrize("alpha", [0.5, 1.5])
+def test_cross_entropy_learned_global_maximum_equals_bfgs(alpha):
+    lam, k = LAM5, 3
+    gm = optima.global_maximum(lam, k, "relbo", alpha=alpha, reading="cross_entropy")
+    fn = _learned_fn(lam, alpha, k)
+    rng = np.random.default_rng(9)
+    best = -np.inf
+    for _ in range(6):
+        y0 = np.append(rng.normal(size=lam.size * k) * np.sqrt(lam[0]), np.log(lam[0] / 2))
+        if not np.isfinite(fn(y0)):
+            continue
+
+        def neg(y):
+            v = float(fn(y))
+            return -v if np.isfinite(v) else 1e10
+
+        best = max(best, -minimize(neg, y0, method="BFGS", options={"gtol": 1e-9}).fun)
+    assert best == pytest.approx(gm.value, rel=1e-8, abs=1e-8)
+
+
+@pytest.mark.parametrize("alpha", [0.5, 1.5])
 def test_escort_atlas_is_the_pointwise_atlas_rescored(alpha):
     lam, s2 = LAM5, 0.8
     e = optima.stationary_points(lam, 3, "relbo", alpha=alpha, sigma2=s2, reading="escort")

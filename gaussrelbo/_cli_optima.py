@@ -13,6 +13,7 @@ __all__ = ["register"]
 
 # one spelling, the API's; "beta-elbo" is a deprecated alias of "beta_elbo"
 _OBJECTIVES = {"loglik": "loglik", "elbo": "elbo", "relbo": "relbo", "beta_elbo": "beta_elbo"}
+_READINGS = ("pointwise", "escort", "cross_entropy")
 _FIELDS = ("subset", "kind", "hessian_signs", "value", "rate", "distortion", "sigma2", "active",
            "orthogonal", "clusters", "manifold_dim")
 
@@ -63,6 +64,12 @@ def register(subparsers):
     g.add_argument("--sigma2", type=positive, help="fixed decoder noise variance")
     g.add_argument("--learn-sigma2", action="store_true", help="learn sigma2 (the default)")
     p.add_argument("--encoder", choices=("diagonal", "full"), default="diagonal")
+    p.add_argument("--reading", choices=_READINGS, default="pointwise",
+                   help="reading of the RELBO (--objective relbo only): pointwise (default), "
+                        "escort (the pointwise atlas with the escort encoder's rate and "
+                        "distortion) or cross_entropy (data-level Renyi cross-entropy, "
+                        "0 < alpha < 2; dimension j collapses iff lambda_j <= "
+                        "sigma2/(2 - alpha))")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.add_argument("--max-points", type=positive_int, default=None,
                    help="cap on the points listed, best value first (default 10000 at fixed "
@@ -82,6 +89,22 @@ def _clusters_text(clusters):
                     for c in clusters)
 
 
+def _collapse(atlas, lam, k, objective, reading):
+    """Which of the k latent dimensions collapse at the global maximum's noise: dimension j
+    (0-based, descending spectrum) collapses iff lambda_j <= the reading's threshold."""
+    s2 = atlas.global_max.sigma2
+    if reading == "cross_entropy":
+        rule, thr = "lambda_j <= sigma2/(2 - alpha)", s2 / (2.0 - atlas.alpha)
+    elif objective == "beta_elbo":
+        rule, thr = "lambda_j <= beta sigma2", atlas.beta * s2
+    else:
+        rule, thr = "lambda_j <= sigma2", s2
+    top = np.asarray(lam[:k], float)
+    return {"rule": rule, "threshold": float(thr), "sigma2": float(s2),
+            "collapsed": [int(j) for j in np.flatnonzero(top <= thr)],
+            "active": [int(j) for j in np.flatnonzero(top > thr)]}
+
+
 def _records(atlas):
     return [p.to_dict() for p in atlas.points]
 
@@ -92,16 +115,27 @@ def run(args):
         raise ValueError("--alpha is required with --objective relbo")
     if objective == "beta_elbo" and args.beta is None:
         raise ValueError("--beta is required with --objective beta_elbo")
+    reading = args.reading
+    if reading != "pointwise" and objective != "relbo":
+        raise ValueError(f"--reading {reading} applies to --objective relbo only, got "
+                         f"--objective {args.objective}")
+    if reading == "cross_entropy" and not args.alpha < 2:
+        raise ValueError(f"--alpha must satisfy 0 < alpha < 2 with --reading cross_entropy, "
+                         f"got {args.alpha:g}")
     lam = load_spectrum(args.spectrum)
     if args.k > lam.size:
         raise ValueError(f"--k {args.k} exceeds the spectrum's dimension n={lam.size}")
     atlas = stationary_points(lam, args.k, objective, alpha=args.alpha, beta=args.beta,
                               sigma2=args.sigma2, encoder=args.encoder,
-                              max_points=args.max_points, max_cluster=args.max_cluster)
+                              max_points=args.max_points, max_cluster=args.max_cluster,
+                              reading=reading)
+    collapse = _collapse(atlas, lam, args.k, objective, reading)
     out = sys.stdout
     if args.format == "json":
         d = atlas.to_dict()
         d["objective"] = args.objective
+        d["reading"] = reading
+        d["collapse"] = collapse
         json.dump(d, out, indent=2, allow_nan=False)
         out.write("\n")
         return 0
@@ -118,9 +152,13 @@ def run(args):
     gm = atlas.global_max
     s2 = "learned" if atlas.sigma2 is None else f"{atlas.sigma2:g}"
     out.write(f"gaussrelbo optima: {args.objective} on {args.spectrum!s} (n={lam.size}), "
-              f"k={args.k}, sigma2 {s2}, {args.encoder} encoder\n")
+              f"k={args.k}, sigma2 {s2}, {args.encoder} encoder, reading {reading}\n")
+    if reading != "pointwise":
+        out.write(f"note: {atlas.note}\n")
     out.write(f"global maximum: subset {list(gm.subset)}, value {gm.value:.10g}, sigma2 "
               f"{gm.sigma2:.6g}, active {gm.active}\n")
+    out.write(f"collapsed dimensions ({collapse['rule']} = {collapse['threshold']:.6g}): "
+              f"{collapse['collapsed']}\n")
     if not atlas.complete:
         out.write(f"incomplete: truncated by {'; '.join(atlas.truncated_by)}; orthogonal "
                   f"stationary points in all: {atlas.n_orthogonal}\n")

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import sympy as sp
 
-__all__ = ["alpha", "lam", "s2", "w", "v", "d", "x", "t", "c", "statements", "check", "latex",
-           "main"]
+__all__ = ["alpha", "lam", "s2", "w", "v", "d", "x", "t", "c", "cluster_quadratic",
+           "hessian_G", "statements", "check", "latex", "main"]
 
 alpha = sp.Symbol("alpha", positive=True)
 lam = sp.Symbol("lambda", positive=True)
@@ -114,6 +114,112 @@ f_discarded = sum(f_ce_alpha.subs({c: s2, lam: lj}) for lj in discarded)
 sigma2_equation = sum(((2 - alpha) * lj - s2) / (s2 - (1 - alpha) * lj) for lj in discarded)
 
 
+# ---- cross-entropy atlas: stationarity, the cluster equation, existence, Hessian blocks ----------
+# One eigen-direction of a cluster whose M-block has constant diagonal m carries an eigenvalue
+# mu (model variance of that direction).  The W-gradient of the log-determinant part along it is
+# A(mu) W with A = 2 df/dc; the Hadamard penalty's is 2 (1/m - 1/mu) W (unchanged from the
+# pointwise reading), so stationarity is A(mu) = (1/alpha)(1/m - 1/mu).
+
+mm = sp.Symbol("m", positive=True)           # constant diagonal of the cluster's M-block
+mu = sp.Symbol("mu", positive=True)          # an eigenvalue of the M-block (model variance)
+xr = sp.Symbol("x", positive=True)           # mu / m
+rho = sp.Symbol("rho", positive=True)        # lam / m
+
+A_ce = ((2 - alpha) * lam - mu) / (mu * (mu - (1 - alpha) * lam))
+stationarity_ce = A_ce - (1 / mm - 1 / mu) / alpha
+cluster_quadratic = mu**2 + (alpha - 1) * (mm + lam) * mu + (alpha**2 - 3 * alpha + 1) * mm * lam
+cluster_disc = (1 - alpha) ** 2 * (lam - mm) ** 2 + 4 * alpha * mm * lam
+lam_of_mu = mu * (mu - mm + alpha * mm) / ((3 * alpha - alpha**2 - 1) * mm + (1 - alpha) * mu)
+
+# log-determinant part G(C) = -(1/2)(1 + 1/t) log det C + log det(C - tS)/(2t) on two
+# eigen-directions (C, S diagonal there); its second derivative along C + eps L + eps^2 K
+c1, c2, l1, l2 = sp.symbols("c_1 c_2 lambda_1 lambda_2", positive=True)
+L11, L12, L22, K11, K22 = sp.symbols("L_11 L_12 L_22 K_11 K_22", real=True)
+eps = sp.Symbol("epsilon", real=True)
+
+
+def _row_coef(lq, cq, tt):
+    """Coefficient of ||X_q||^2 (per row q) in the Hessian of the log-determinant part."""
+    bq = cq - tt * lq
+    return ((1 + tt) * lq - cq) / (cq * bq)
+
+
+def _pair_coef(lp, cp, lq, cq, tt):
+    """Coefficient of -L_pq^2 / 2 (per pair of rows) in the same Hessian."""
+    bp, bq = cp - tt * lp, cq - tt * lq
+    return (lp * cq + lq * cp - tt * lp * lq - bp * bq) / (bp * bq * cp * cq)
+
+
+def _second_derivative_G():
+    tt = t
+    Ce = sp.Matrix([[c1 + eps * L11 + eps**2 * K11, eps * L12],
+                    [eps * L12, c2 + eps * L22 + eps**2 * K22]])
+    Be = Ce - tt * sp.diag(l1, l2)
+    G = -(1 + 1 / tt) * sp.log(Ce.det()) / 2 + sp.log(Be.det()) / (2 * tt)
+    return sp.diff(G, eps, 2).subs(eps, 0)
+
+
+hessian_G = (K11 * _row_coef(l1, c1, t) + K22 * _row_coef(l2, c2, t)
+             - sp.Rational(1, 2) * (L11**2 * _pair_coef(l1, c1, l1, c1, t)
+                                    + 2 * L12**2 * _pair_coef(l1, c1, l2, c2, t)
+                                    + L22**2 * _pair_coef(l2, c2, l2, c2, t)))
+f_ce_cc = sp.Rational(1, 2) / c**2 - lam * (2 * c - t * lam) / (2 * c**2 * (c - t * lam) ** 2)
+
+
+def _check_atlas():
+    """The cross-entropy atlas: every statement used by ``gaussrelbo/optima/_readings.py``."""
+    # gradient along a direction: A = 2 df/dc at c = mu
+    assert _zero(sp.together(2 * sp.diff(f_ce_alpha, c).subs(c, mu) - A_ce)), "gradient A"
+    # stationarity <=> the cluster quadratic (numerator, up to a positive factor)
+    num, den = sp.fraction(sp.together(stationarity_ce))
+    assert _zero(num + cluster_quadratic), "stationarity numerator"
+    assert _zero(sp.expand(den - alpha * mm * mu * (mu - (1 - alpha) * lam))), \
+        "stationarity denominator (positive on the domain mu > (1 - alpha) lam)"
+    # the quadratic's value at mu = t lam is -alpha m lam < 0: one root above t lam (and 0)
+    assert _zero(cluster_quadratic.subs(mu, (1 - alpha) * lam) + alpha * mm * lam), "h(t lam)"
+    assert _zero(sp.expand(((alpha - 1) * (mm + lam)) ** 2
+                           - 4 * (alpha**2 - 3 * alpha + 1) * mm * lam - cluster_disc)), "disc"
+    # a single column (m = mu) sits at mu = (2 - alpha) lam; lambda(mu) inverts the equation
+    assert _zero(cluster_quadratic.subs({mm: (2 - alpha) * lam, mu: (2 - alpha) * lam})), \
+        "single column"
+    assert _zero(sp.together(cluster_quadratic.subs(lam, lam_of_mu))), "lambda(mu)"
+    # mu/m decreases strictly in m: x = mu/m solves x^2 + (a-1)(1+rho)x + (a^2-3a+1)rho = 0,
+    # dx/drho = -N/(2x + (a-1)(1+rho)) with N = (a-1)x + a^2-3a+1; N = 0 on the root forces
+    # x in {0, 1-a}, impossible on the branch above max(0, (1-a) rho) for 0 < a < 2, and
+    # N -> -a < 0 as rho -> 0 (x -> max(0, 1-a); a >= 1: a^2-3a+1 < 0): so N < 0 throughout
+    qx = xr**2 + (alpha - 1) * (1 + rho) * xr + (alpha**2 - 3 * alpha + 1) * rho
+    assert _zero(sp.expand(cluster_quadratic.subs({mu: xr * mm, lam: rho * mm}) / mm**2 - qx))
+    Nx = (alpha - 1) * xr + alpha**2 - 3 * alpha + 1
+    x0 = sp.solve(Nx, xr)[0]
+    assert set(sp.solve(sp.expand(qx.subs(xr, x0) * (alpha - 1) ** 2), alpha)) <= \
+        {0, (3 - sp.sqrt(5)) / 2, (3 + sp.sqrt(5)) / 2}, "N vanishes only at exceptional alpha"
+    assert _zero(Nx.subs(xr, 1 - alpha) + alpha), "N -> -alpha as rho -> 0 (alpha < 1)"
+    # Hessian blocks of the log-determinant part (two directions, exact)
+    assert _zero(sp.simplify(_second_derivative_G() - hessian_G)), "Hessian blocks"
+    assert _zero(sp.together(sp.diff(f_ce_alpha, c, 2) - f_ce_cc.subs(t, 1 - alpha))), "f_cc"
+    # orthogonal points: used direction p at c_p = (2-a) lam_p (b_p = lam_p), unused q at
+    # c_q = sigma^2: the entry moving column p towards q has sign(lam_q - lam_p); two used
+    # directions couple with 1/((2-a) lam_p lam_q) > 0; a zero column towards q has
+    # sign((2-a) lam_q - sigma^2): the beta-ELBO's signs with beta = 1/(2 - alpha)
+    tt = 1 - alpha
+    cp = (2 - alpha) * l1
+    w2 = cp - s2
+    towards = _row_coef(l2, s2, tt) - w2 * _pair_coef(l2, s2, l1, cp, tt)
+    assert _zero(sp.together(towards - (l2 - l1) / (l1 * (s2 - tt * l2)))), "towards unused"
+    assert _zero(sp.together(_pair_coef(l1, cp, l2, (2 - alpha) * l2, tt)
+                             - 1 / ((2 - alpha) * l1 * l2))), "used pair"
+    assert _zero(sp.together(_row_coef(l1, cp, tt))), "zero column towards a used direction"
+    # learned noise at a cluster point (c = 3 columns, rank r = 2, M-block eigenvalues
+    # mu_1, mu_2, sigma^2, diagonal m): d/dsigma^2 of the cluster's directions' values plus
+    # the penalty's -(1/(2 alpha)) dP/dsigma^2, dP/dsigma^2 = sum_i 1/M_ii - tr M^-1, with the
+    # stationarity A(mu_i) = 2 f_c = (1/alpha)(1/m - 1/mu_i), is (c - r)(1/sigma^2 - 1/m)/(2 alpha)
+    m1, m2 = sp.symbols("mu_1 mu_2", positive=True)
+    dP = 3 / mm - (1 / m1 + 1 / m2 + 1 / s2)
+    dF = sum((1 / mm - 1 / mi) / (2 * alpha) for mi in (m1, m2)) - dP / (2 * alpha)
+    assert _zero(sp.together(dF - (3 - 2) * (1 / s2 - 1 / mm) / (2 * alpha))), "learned noise"
+    return True
+
+
 def statements():
     """``[(title, latex)]``: the derived equations, in the order the docs present them."""
     L = sp.latex
@@ -155,6 +261,29 @@ def statements():
          r"\quad \text{collapse iff } \lambda \le \frac{\sigma^2}{2-\alpha}"),
         ("Cross-entropy value at the stationary point",
          "f^{CE}_\\alpha(\\lambda, c^*) = " + L(f_ce_opt.subs(alpha, al))),
+        ("Cross-entropy atlas: stationarity on a cluster direction (model variance mu, "
+         "cluster diagonal m)",
+         r"\frac{(2-\alpha)\lambda - \mu}{\mu\,(\mu - (1-\alpha)\lambda)} = "
+         r"\frac1\alpha\Big(\frac1m - \frac1\mu\Big)\iff " + L(cluster_quadratic.subs(
+             {alpha: al, mm: sp.Symbol("m"), mu: sp.Symbol(r"\mu")})) + " = 0"),
+        ("Cross-entropy cluster equation: the root and its existence",
+         r"\mu = \tfrac12\Big[(1-\alpha)(m+\lambda) + \sqrt{" + L(cluster_disc.subs(
+             {alpha: al, mm: sp.Symbol("m")})) + r"}\Big],\quad c\,m = \sum_i\mu_i + "
+         r"(c-r)\sigma^2,\quad \text{exists iff every } \mu_i > \sigma^2;\quad "
+         r"\text{single column: } \mu = (2-\alpha)\lambda"),
+        ("Cross-entropy atlas: Hessian of the log-determinant part (rows q, pairs p, q; "
+         "b = c - (1-alpha) lambda)",
+         r"d^2G = \sum_q \|X_q\|^2\,\frac{(2-\alpha)\lambda_q - c_q}{c_q b_q} - "
+         r"\frac12\sum_{p,q} L_{pq}^2\,\frac{\lambda_p c_q + \lambda_q c_p - "
+         r"(1-\alpha)\lambda_p\lambda_q - b_p b_q}{b_p b_q c_p c_q},\quad L = XW^T + WX^T"),
+        ("Cross-entropy atlas: forced directions (alpha < 1)",
+         r"(1-\alpha)\lambda_q \ge \sigma^2 \implies \text{direction } q "
+         r"\text{ is used by every stationary point (else } F = -\infty)"),
+        ("Cross-entropy atlas, learned sigma^2 at a configuration of clusters (c columns, "
+         "rank r, diagonal m)",
+         r"\sum_{q\ \mathrm{unused}}\frac{(2-\alpha)\lambda_q - \sigma^2}{\sigma^2 - "
+         r"(1-\alpha)\lambda_q} + \sum_{\mathrm{clusters}}\frac{c-r}{\alpha}\Big(1 - "
+         r"\frac{\sigma^2}{m}\Big) = 0"),
         ("Cross-entropy, learned sigma^2 (discarded directions j, active set A)",
          r"\sum_{j\notin A}\frac{(2-\alpha)\lambda_j - \sigma^2}{\sigma^2 - (1-\alpha)\lambda_j}"
          r" = 0 \quad(\alpha = 1:\ \sigma^2 = \text{mean of the discarded }\lambda_j)"),
@@ -229,7 +358,7 @@ def check():
         roots.append(sol[0])
     assert roots[0] == 3, roots
     assert abs(sp.N(roots[1]) - 3) > sp.Rational(1, 100), roots
-    return True
+    return _check_atlas()
 
 
 def latex():

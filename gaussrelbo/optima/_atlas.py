@@ -393,7 +393,7 @@ def _singles(sp, J):
 
 
 def global_maximum(lam, k, objective="relbo", alpha=None, beta=None, sigma2=None,
-                   encoder="diagonal"):
+                   encoder="diagonal", reading="pointwise"):
     r"""The global maximum of the profiled objective.
 
     Top-k directions with :math:`\|w_j\|^2 = \max(\lambda_j - \gamma\sigma^2, 0)`; a learned
@@ -410,6 +410,9 @@ def global_maximum(lam, k, objective="relbo", alpha=None, beta=None, sigma2=None
     sigma2 : float or None
         Fixed noise, or None to learn it.
     encoder : {"diagonal", "full"}
+    reading : {'pointwise', 'escort', 'cross_entropy'}, default 'pointwise'
+        Reading of the RELBO (docs: "Readings of the Renyi VAE"); not 'pointwise' needs
+        objective 'relbo'.
 
     Returns
     -------
@@ -426,6 +429,9 @@ def global_maximum(lam, k, objective="relbo", alpha=None, beta=None, sigma2=None
     >>> bool(np.isclose(q.sigma2, lam[3:].sum() / 3))
     True
     """
+    if reading != "pointwise":       # escort / cross-entropy readings of the RELBO
+        from . import _readings
+        return _readings.global_maximum(lam, k, objective, alpha, beta, sigma2, encoder, reading)
     sp = _Spec(lam, k, objective, alpha, beta, sigma2, encoder)
     sp = _Spec(lam, k, objective, alpha, beta, sigma2, encoder)
     _check_bounded(sp)
@@ -470,7 +476,7 @@ def rotation_stiffness(point, alpha=1.0):
     m = np.sum(point.W**2, axis=0) + point.sigma2
     return -(m[:, None] - m[None, :]) ** 2 / (alpha * m[:, None] * m[None, :])
 
-def collapse_thresholds(lam, sigma2, beta=None):
+def collapse_thresholds(lam, sigma2, beta=None, *, reading="pointwise", alpha=None):
     r"""beta-ELBO collapse thresholds :math:`\beta_j = \lambda_j/\sigma^2`: dimension j collapses
     iff :math:`\lambda_j \le \beta\sigma^2` (Lucas et al. 2019).
 
@@ -480,6 +486,11 @@ def collapse_thresholds(lam, sigma2, beta=None):
     sigma2 : float
     beta : float, optional
         When given, also return the mask of active (non-collapsed) dimensions.
+    reading : {'pointwise', 'escort', 'cross_entropy'}, default 'pointwise', keyword-only
+        Not 'pointwise': returns the critical orders :math:`\alpha_j` (active iff
+        :math:`\alpha < \alpha_j`) and the active mask at ``alpha`` instead.
+    alpha : float, optional, keyword-only
+        Renyi order, required when ``reading`` is not 'pointwise'.
 
     Returns
     -------
@@ -493,6 +504,9 @@ def collapse_thresholds(lam, sigma2, beta=None):
     >>> thr.tolist(), active.tolist()
     ([6.25, 3.75, 2.0], [True, True, False])
     """
+    if reading != "pointwise":       # per-direction critical alpha_j and the active mask
+        from . import _readings
+        return _readings.collapse_thresholds(lam, sigma2, alpha, reading)
     sp = _Spec(lam, 1, "loglik", None, None, sigma2, "diagonal")
     if sp.sigma2 is None:
         raise ValueError("`sigma2` must be positive and finite, got None")
@@ -505,7 +519,7 @@ def collapse_thresholds(lam, sigma2, beta=None):
 
 def stationary_points(lam, k, objective="relbo", alpha=None, beta=None, sigma2=None,
                       encoder="diagonal", max_points=None, nonorthogonal=True, max_cluster=None,
-                      max_families=None, max_candidates=None):
+                      max_families=None, max_candidates=None, reading="pointwise"):
     r"""The atlas of every stationary point of a profiled objective.
 
     Every stationary point is a configuration of column clusters (c columns of rank r on r
@@ -542,6 +556,9 @@ def stationary_points(lam, k, objective="relbo", alpha=None, beta=None, sigma2=N
         Cap on the sets of multi-column clusters combined, default 20000.
     max_candidates : int or None
         Cap on the (c, r, J) cluster candidates examined, default 200000.
+    reading : {'pointwise', 'escort', 'cross_entropy'}, default 'pointwise'
+        Reading of the RELBO (objective 'relbo' only; docs: "Readings of the Renyi VAE"):
+        'escort' re-scores the pointwise atlas, 'cross_entropy' enumerates its own clusters.
 
     Returns
     -------
@@ -570,6 +587,11 @@ def stationary_points(lam, k, objective="relbo", alpha=None, beta=None, sigma2=N
     ...         for c in p.to_dict()["clusters"]})          # (rank, columns) of every cluster
     [(1, 1), (1, 2), (1, 3), (2, 2), (2, 3), (3, 3)]
     """
+    if reading != "pointwise":       # escort / cross-entropy readings of the RELBO
+        from . import _readings
+        return _readings.stationary_points(lam, k, objective, alpha, beta, sigma2, encoder,
+                                           max_points, nonorthogonal, max_cluster,
+                                           max_families, max_candidates, reading)
     sp = _Spec(lam, k, objective, alpha, beta, sigma2, encoder)
     cap = _cap(max_points, "max_points",
                _DEFAULT_MAX_POINTS if sigma2 is not None else _DEFAULT_MAX_POINTS_LEARNED)

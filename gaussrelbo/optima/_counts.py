@@ -7,7 +7,7 @@ import numpy as np
 from ._problem import _Spec, _eligible
 
 def index_counts(lam, k, objective="relbo", alpha=None, beta=None, sigma2=None,
-                 encoder="diagonal"):
+                 encoder="diagonal", reading="pointwise"):
     r"""Number of orthogonal stationary points per Hessian sign pattern at fixed
     :math:`\sigma^2`, counted over all subsets without enumerating them.
 
@@ -20,6 +20,8 @@ def index_counts(lam, k, objective="relbo", alpha=None, beta=None, sigma2=None,
     sigma2 : float
         Fixed decoder noise (required).
     encoder : {"diagonal", "full"}
+    reading : {'pointwise', 'escort', 'cross_entropy'}, default 'pointwise'
+        Reading of the RELBO (objective 'relbo' only).
 
     Returns
     -------
@@ -43,6 +45,9 @@ def index_counts(lam, k, objective="relbo", alpha=None, beta=None, sigma2=None,
     >>> counts[(0, 0, 18)], sum(counts.values())        # one maximum among 1+5+10+10 points
     (1, 26)
     """
+    if reading != "pointwise":       # escort / cross-entropy readings of the RELBO
+        from . import _readings
+        return _readings.index_counts(lam, k, objective, alpha, beta, sigma2, encoder, reading)
     if sigma2 is None:
         raise ValueError("`sigma2` must be fixed (a positive float) for the analytic index "
                          "counts")

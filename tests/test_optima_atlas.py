@@ -233,3 +233,65 @@ def test_cli_json_is_valid_on_extreme_spectra(tmp_path):
         values = [p["value"] for p in d["stationary_points"]]
         assert all(isinstance(v, float) and np.isfinite(v) for v in values)
         assert max(values) == d["global_maximum"]["value"]
+
+
+@pytest.mark.parametrize("objective, kw", [("relbo", {"alpha": 0.5}), ("relbo", {"alpha": 2.0}),
+                                           ("elbo", {}), ("beta_elbo", {"beta": 1.5}),
+                                           ("loglik", {})])
+@pytest.mark.parametrize("encoder", ["diagonal", "full"])
+def test_closed_form_rate_distortion_equal_the_matrix_route(objective, kw, encoder):
+    """Rate and distortion of every listed point (closed form per cluster) against
+    gr.rate / gr.distortion of the decoder with gr.optimal_encoder (SVD route)."""
+    import gaussrelbo as gr
+    lam = np.array([6.0, 4.0, 3.0, 3.0, 0.8, 0.5])
+    for s2 in (0.8, None):
+        atlas = optima.stationary_points(lam, 4, objective, sigma2=s2, encoder=encoder, **kw)
+        W = np.stack([p.W for p in atlas.points])
+        S = np.array([p.sigma2 for p in atlas.points])
+        m = gr.LinearGaussianVAE.from_decoder(W, np.zeros(lam.size), S)
+        if objective == "beta_elbo":
+            m = gr.optimal_encoder(m, "beta_elbo", beta=kw["beta"], encoder=encoder)
+        else:
+            m = gr.optimal_encoder(m, "relbo", alpha=kw.get("alpha", 1.0), encoder=encoder)
+        data = gr.DataMoments.from_spectrum(lam)
+        rates = np.array([p.rate for p in atlas.points])
+        dists = np.array([p.distortion for p in atlas.points])
+        np.testing.assert_allclose(rates, gr.rate(m, data), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(dists, gr.distortion(m, data), rtol=1e-12)
+        if encoder == "diagonal" and objective != "loglik":
+            assert not all(p.orthogonal for p in atlas.points)     # clusters were checked
+
+
+@pytest.mark.parametrize("lam, k", [(np.array([5.0, 3.0, 3.0, 0.9, 0.5]), 3),
+                                    (np.array([2.0, 2.0, 1.0, 0.8, 0.8, 0.3, 0.3, 0.2]), 4),
+                                    (np.geomspace(9.0, 0.2, 7), 4)])
+@pytest.mark.parametrize("objective, kw", [("relbo", {"alpha": 0.5}), ("elbo", {}),
+                                           ("beta_elbo", {"beta": 1.5})])
+def test_batched_classification_equals_the_per_point_sum(lam, k, objective, kw):
+    """The signs of all cluster points of a family, summed at once (BlockClassifier.
+    batch_signs), equal the per-point sum over the blocks (BlockClassifier.signs, the learned-
+    noise path), point by point; ties among eigenvalues included."""
+    from gaussrelbo.optima import _clusters as cl
+    from gaussrelbo.optima._hessian import BlockClassifier
+    from gaussrelbo.optima._problem import _Spec
+    sp = _Spec(lam, k, objective, kw.get("alpha"), kw.get("beta"), 0.8, "diagonal")
+    atlas = optima.stationary_points(lam, k, objective, sigma2=0.8, **kw)
+    ref = BlockClassifier(sp)
+    t = sp.gamma * 0.8
+    checked = 0
+    for p in atlas.points:
+        if p.orthogonal:
+            continue
+        clusters = []
+        for cols, r, J in p.clusters:
+            if len(cols) == 1:
+                clusters.append(cl.make_single(J[0], lam[J[0]]))
+                continue
+            m, mu = cl.solve_clusters(cl.ClusterEquation(sp.alpha_e), len(cols), r,
+                                      lam[list(J)][None], t)
+            clusters.append(cl.Cluster(len(cols), r, tuple(J), float(m[0]),
+                                       tuple(float(x) for x in mu[0]), 0.0))
+        blocks = [p.W[np.ix_(list(J), list(cols))] for cols, _, J in p.clusters]
+        assert ref.signs(clusters, blocks, 0.8, False) == p.hessian_signs
+        checked += 1
+    assert checked >= 20

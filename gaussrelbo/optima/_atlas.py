@@ -8,16 +8,14 @@ import numpy as np
 from scipy.optimize import brentq
 
 from .._validation import check_alpha, check_beta
-from ..encoders import optimal_encoder
-from ..model import DataMoments, LinearGaussianVAE
-from ..objectives import distortion, rate
 from . import _clusters as _cl
 from ._counts import _index_counts
 from ._enumerate import _best_first, _best_first_lazy, _families
 from ._hessian import BlockClassifier
-from ._orthogonal import _orth_rate_distortion, _orth_signs
+from ._orthogonal import _orth_signs
 from ._problem import _LOG_2PI, _TIE_RTOL, _Spec, _bias, _check_bounded, _check_int, _eligible
-from ._profile import _CHUNK, _evaluate
+from ._profile import _evaluate
+from ._ratedist import cluster_terms, rate_distortion
 from ._records import Atlas, StationaryPoint, _kind
 
 _DEFAULT_MAX_POINTS = 10000
@@ -141,16 +139,6 @@ def _assemble(sp, clusters, t, cache):
     return W, blocks, tuple(recs)
 
 
-def _optimal_models(sp, W, s2):
-    """Batched models with the optimal encoder of the objective (alpha = 1 for loglik)."""
-    N, n, k = W.shape
-    m = LinearGaussianVAE.from_decoder(W, np.zeros(n), s2)
-    diag = sp.encoder == "diagonal"
-    if sp.objective == "beta_elbo":
-        return optimal_encoder(m, "beta_elbo", beta=sp.beta, diagonal=diag)
-    return optimal_encoder(m, "relbo", alpha=sp.alpha, diagonal=diag)
-
-
 def _orbit_dim(k, r):
     """Dimension of the rotation orbit W R of a rank-r decoder with k columns (pPCA)."""
     return k * (k - 1) // 2 - (k - r) * (k - r - 1) // 2
@@ -171,28 +159,23 @@ def _make_points(sp, configs, b, classifier):
         groups.setdefault((s2, X) if X else (None, ()), []).append(i)
     cache, fam = {}, {}
     W = np.zeros((N, n, k))
-    for (_, X), idx in groups.items():
+    terms = np.zeros((4, N))
+    for (gs2, X), idx in groups.items():
         WX, blocks, recX = _assemble(sp, X, sp.gamma * s2s[idx[0]], cache)
         fam[X] = (blocks, recX, sum(cl.c for cl in X))
         if X:
             W[idx] = WX
+            terms[:, idx] = np.array(cluster_terms(sp, X, gs2))[:, None]
     sizes = np.fromiter((len(cfg[2]) for cfg in configs), int, N)
     rows = np.fromiter((j for cfg in configs for j in cfg[2]), int, int(sizes.sum()))
     pidx = np.repeat(np.arange(N), sizes)
-    first = np.fromiter((fam[cfg[1]][2] for cfg in configs), int, N)
+    first = terms[3].astype(int)
     cols = first[pidx] + np.arange(rows.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     W[pidx, rows, cols] = np.sqrt(np.maximum(sp.lam[rows] - sp.gamma * s2s[pidx], 0.0))
     vals, gns = _evaluate(sp, W, s2s, learn)
     keep = gns <= _STATIONARY_RTOL
     orth = np.fromiter((not cfg[1] for cfg in configs), bool, N)
-    rates, dists = np.empty(N), np.empty(N)
-    idx = np.flatnonzero(keep & ~orth)
-    if idx.size:
-        data = DataMoments.from_spectrum(sp.lam)
-        for lo in range(0, idx.size, _CHUNK):
-            sl = idx[lo:lo + _CHUNK]
-            m = _optimal_models(sp, W[sl], s2s[sl])
-            rates[sl], dists[sl] = rate(m, data), distortion(m, data)
+    rates, dists = rate_distortion(sp, s2s, terms, sizes, pidx, rows)
     signs, mdims = {}, {}
     families, fam_of, fam_singles, fam_pts = [], [], [], []
     for (gs2, X), members in groups.items():
@@ -224,13 +207,13 @@ def _make_points(sp, configs, b, classifier):
         J = tuple(sorted([j for cl in X for j in cl.J] + list(S)))
         if orth[i]:
             sg = _orth_signs(sp, J, s2, learn)
-            rate_i, dist_i = _orth_rate_distortion(sp, J, s2)
             md = 0 if sp.penalised else _orbit_dim(k, len(J))
         else:
-            sg, rate_i, dist_i, md = signs[i], float(rates[i]), float(dists[i]), mdims[X]
+            sg, md = signs[i], mdims[X]
         recs = recX + tuple(((cX + c,), 1, (j,)) for c, j in enumerate(S))
         pairs = tuple(cl.J for cl in X if cl.c == 2 and cl.r == 2)
-        out.append(StationaryPoint(J, W[i], b, s2, float(vals[i]), rate_i, dist_i,
+        out.append(StationaryPoint(J, W[i], b, s2, float(vals[i]), float(rates[i]),
+                                   float(dists[i]),
                                    cX + len(S), bool(orth[i]), sg, _kind(sg), float(gns[i]),
                                    pairs, recs, md))
     return out, int(N - np.sum(keep))
@@ -264,7 +247,7 @@ def _unscale(points, scale, n):
         return points
     shift = 0.5 * n * log(scale)
     for p in points:
-        p.W = p.W * np.sqrt(scale)
+        p.W *= np.sqrt(scale)            # in place: the decoders are views of one array
         p.sigma2 = p.sigma2 * scale
         p.value = p.value - shift
         p.distortion = p.distortion + shift

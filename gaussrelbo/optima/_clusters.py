@@ -199,9 +199,8 @@ def candidates(eq, lam, t, k, pool, cmax, limit, penalised=True):
             if not np.any(ok):
                 continue
             g = eq.gain(c, r, lamJ[ok], mu[ok], m[ok], t)
-            for J, mm, uu, gg in zip(Js[ok], m[ok], mu[ok], g):
-                out.append(Cluster(c, r, tuple(int(j) for j in J), float(mm),
-                                   tuple(float(x) for x in uu), float(gg)))
+            out += [Cluster(c, r, tuple(J), mm, tuple(uu), gg) for J, mm, uu, gg in
+                    zip(Js[ok].tolist(), m[ok].tolist(), mu[ok].tolist(), g.tolist())]
     return sorted(out, key=lambda cl: -cl.gain), False
 
 

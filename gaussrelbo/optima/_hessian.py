@@ -317,28 +317,15 @@ class BlockClassifier:
         sel = np.concatenate([idx[:r, c:].ravel(), idx[r:, :c].ravel()])
         return _triple(np.linalg.eigvalsh(H[:, sel][:, :, sel]), self.thr)
 
-    def batch_signs(self, families, fam_of, singles, s2):
-        """Sign counts (P, 3) of the points made of the multi-column clusters of family
-        ``families[fam_of[p]]`` (a pair (clusters, decoder blocks)), orthogonal columns on the
-        rows ``singles[p]`` and zero columns, at one fixed sigma2: the same blocks as
-        :meth:`signs`, summed over all points at once.
-
-        Per family, the blocks that do not involve the singles are a constant; the
-        cluster-by-single cross blocks and the clusters' unused-row blocks are per-row tables
-        summed over the singles; the single-by-single blocks (a tie matrix) and the singles'
-        unused-row blocks at used rows are quadratic forms in the singles' indicator.  Counts
-        are small integers, exact in float64 matmuls."""
-        self._setup(s2)
-        sp = self.sp
-        n, k = sp.n, sp.k
-        fam_of = np.asarray(fam_of, int)
-        rows_of = [set() for _ in families]             # rows of the singles, per family
-        for f, S in zip(fam_of.tolist(), singles):
-            rows_of[f].update(S)
+    def _family_tables(self, families, rows):
+        """Per family (clusters, blocks): the blocks not involving singles (const, (F, 3)),
+        the per-row tables of a single on each row in ``rows[f]`` (per_row, (F, n, 3)), the
+        zero-column blocks (zb, (F, 3)), the indicator of the family's rows (IX, (F, n)) and
+        its columns (cX, (F,))."""
+        n = self.sp.n
         self._prepare([cl for X, _ in families for cl in X],
                       [B for _, Bs in families for B in Bs],
-                      [np.array(sorted(rows_of[f]), int) for f, (X, _) in enumerate(families)
-                       for _ in X])
+                      [rows[f] for f, (X, _) in enumerate(families) for _ in X])
         F = len(families)
         const = np.zeros((F, 3))
         per_row = np.zeros((F, n, 3))                  # added once per single on that row
@@ -357,6 +344,70 @@ class BlockClassifier:
                 const[f] += self._internal(cl, B) + total - codes[:, JX].sum(axis=1)
                 per_row[f] += self._cross_singles(cl) - codes.T
                 zb[f] += self._zeroblock(cl, B)
+        return const, per_row, zb, IX, cX
+
+    def family_terms(self, families, pools, s2):
+        r"""Terms of the sign counts of every point of each family as a function of its set S of
+        orthogonal columns (any subset of ``pools[f]``, the eligible rows the family leaves):
+
+        .. math:: \mathrm{signs} = c_f + \sum_{j\in S} w_{f,j} + \binom{s}{2}D
+            + \tau(S)\,(T - D) + (k - c_X - s)(Z_f + s\,y),
+
+        s = |S|, tau(S) the tied pairs in S.  Returns, per family, (c_f, w_f (rows, 3), Z_f,
+        cX) and the shared (D, T, y); None when the single-by-single terms are not of this
+        form (then the caller counts by enumeration)."""
+        self._setup(s2)
+        sp = self.sp
+        const, per_row, zb, IX, cX = self._family_tables(families, pools)
+        own, zb1, U, tie = self._single_tables()
+        zcodes, ztotal = self._zero_unused()
+        ZU = zcodes.T.astype(float)
+        rows = self._eligible_rows()
+        if self.pen:                     # the single-by-single cross blocks
+            cross = _NEG_NEG + (_FLAT_NEG - _NEG_NEG) * tie[:, :, None]
+        else:
+            cross = np.broadcast_to(_FLAT_NEG.astype(float), U.shape)
+        Ur = U[np.ix_(rows, rows)]
+        P = -Ur - np.swapaxes(Ur, 0, 1) + cross[np.ix_(rows, rows)]
+        tr = tie[np.ix_(rows, rows)].astype(bool)
+        off = ~np.eye(rows.size, dtype=bool)
+        D = P[off & ~tr]
+        T = P[off & tr]
+        y = (zb1 - ZU)[rows]
+        if (D.size and np.ptp(D, axis=0).any()) or (T.size and np.ptp(T, axis=0).any()) or (
+                y.size and np.ptp(y, axis=0).any()):
+            return None
+        D = D[0] if D.size else np.zeros(3)
+        T = T[0] if T.size else np.zeros(3)
+        y = y[0] if y.size else np.zeros(3)
+        diagU = U[np.arange(sp.n), np.arange(sp.n)]
+        out = []
+        for f in range(len(families)):
+            w = per_row[f] + own - diagU - np.einsum("jqc,q->jc", U, IX[f])
+            Z = zb[f] + ztotal - IX[f] @ ZU
+            out.append((const[f], w, Z, int(cX[f])))
+        return out, (D, T, y)
+
+    def batch_signs(self, families, fam_of, singles, s2):
+        """Sign counts (P, 3) of the points made of the multi-column clusters of family
+        ``families[fam_of[p]]`` (a pair (clusters, decoder blocks)), orthogonal columns on the
+        rows ``singles[p]`` and zero columns, at one fixed sigma2: the same blocks as
+        :meth:`signs`, summed over all points at once.
+
+        Per family, the blocks that do not involve the singles are a constant; the
+        cluster-by-single cross blocks and the clusters' unused-row blocks are per-row tables
+        summed over the singles; the single-by-single blocks (a tie matrix) and the singles'
+        unused-row blocks at used rows are quadratic forms in the singles' indicator.  Counts
+        are small integers, exact in float64 matmuls."""
+        self._setup(s2)
+        sp = self.sp
+        n, k = sp.n, sp.k
+        fam_of = np.asarray(fam_of, int)
+        rows_of = [set() for _ in families]             # rows of the singles, per family
+        for f, S in zip(fam_of.tolist(), singles):
+            rows_of[f].update(S)
+        const, per_row, zb, IX, cX = self._family_tables(
+            families, [np.array(sorted(r), int) for r in rows_of])
         own, zb1, U, tie = self._single_tables()
         zcodes, ztotal = self._zero_unused()
         ZU = zcodes.T.astype(float)

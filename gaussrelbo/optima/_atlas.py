@@ -9,7 +9,7 @@ from scipy.optimize import brentq
 
 from .._validation import check_alpha, check_beta
 from . import _clusters as _cl
-from ._counts import _index_counts
+from ._counts import _DEFAULT_MAX_STATES, _index_counts
 from ._enumerate import _best_first, _best_first_lazy, _families
 from ._hessian import BlockClassifier
 from ._orthogonal import _orth_signs
@@ -620,7 +620,13 @@ def stationary_points(lam, k, objective="relbo", alpha=None, beta=None, sigma2=N
                     counts[p.hessian_signs] = counts.get(p.hessian_signs, 0) + 1
             counts = dict(sorted(counts.items()))
     else:
-        counts = _index_counts(sp)
+        try:
+            counts = _index_counts(sp)
+        except ValueError:              # the dynamic programme would exceed max_states
+            counts = {}
+            truncated.append(f"max_states={_DEFAULT_MAX_STATES} (index counts not computed; "
+                             f"optima.index_counts takes a larger max_states)")
+    complete = not truncated
     cluster_counts = {}
     for p in points:
         if not p.orthogonal:

@@ -50,18 +50,20 @@ def _swap(x):
     return np.swapaxes(x, -1, -2)
 
 
-def sub_hessian(W, lamrows, t, a, penalised):
+def sub_hessian(W, lamrows, t, a, penalised, dirs=None):
     """Exact Hessian of F_a over vec(W) (row-major) on sub-problems whose C is diagonal;
-    batched: W (..., n, k), lamrows (..., n) -> (..., n k, n k)."""
+    batched: W (..., n, k), lamrows (..., n) -> (..., d, d), restricted to the entries
+    ``dirs`` of vec(W) (default all, d = n k)."""
     n, k = W.shape[-2:]
     batch = W.shape[:-2]
     c = np.sum(W * W, axis=-1) + t                                  # (..., n)
-    d = n * k
-    E = np.eye(d).reshape(d, n, k)
+    dirs = np.arange(n * k) if dirs is None else np.asarray(dirs)
+    d = dirs.size
+    E = np.eye(n * k)[dirs].reshape(d, n, k)
     Wx = W[..., None, :, :]                                         # (..., 1, n, k)
     L = E @ _swap(Wx)                                               # (..., d, n, n)
     L = L + _swap(L)
-    H = np.repeat(-(c - lamrows) / c**2, k, axis=-1)[..., :, None] * np.eye(d)
+    H = np.repeat(-(c - lamrows) / c**2, k, axis=-1)[..., dirs, None] * np.eye(d)
     rc = lamrows / c
     A = (rc[..., :, None] + rc[..., None, :] - 1.0) / (2.0 * c[..., :, None] * c[..., None, :])
     Lf = L.reshape(batch + (d, n * n))
@@ -71,7 +73,8 @@ def sub_hessian(W, lamrows, t, a, penalised):
         m = np.diagonal(M, axis1=-2, axis2=-1)                      # (..., k)
         Minv, _ = _minv(M)
         Dm = (1.0 / m)[..., :, None] * np.eye(k) - Minv
-        HP = 2.0 * np.einsum("ij,...ab->...iajb", np.eye(n), Dm).reshape(batch + (d, d))
+        row, col = np.divmod(dirs, k)                               # 2 kron(I_n, Dm), restricted
+        HP = 2.0 * (row[:, None] == row[None, :]) * Dm[..., col[:, None], col[None, :]]
         Lp = np.swapaxes(E, 1, 2) @ Wx                              # (..., d, k, k)
         Lp = Lp + _swap(Lp)
         dg = np.diagonal(Lp, axis1=-2, axis2=-1)                    # (..., d, k)
@@ -146,10 +149,10 @@ class BlockClassifier:
             W = np.zeros((rA + rB, cA + cB))
             W[:rA, :cA], W[rA:, cA:] = BA, BB
             lam = self.sp.lam[list(A.J) + list(B.J)]
-            H = sub_hessian(W, lam, self.t, self.a, self.pen)
             idx = np.arange(W.size).reshape(W.shape)
             sel = np.concatenate([idx[:rA, cA:].ravel(), idx[rA:, :cA].ravel()])
-            self._cache[key] = _triple(np.linalg.eigvalsh(H[np.ix_(sel, sel)]), self.thr)
+            H = sub_hessian(W, lam, self.t, self.a, self.pen, sel)
+            self._cache[key] = _triple(np.linalg.eigvalsh(H), self.thr)
         return self._cache[key]
 
     def _zeroblock(self, cl, B):
@@ -158,9 +161,9 @@ class BlockClassifier:
             W = np.zeros((cl.r, cl.c + 1))
             W[:, :cl.c] = B
             lam = self.sp.lam[list(cl.J)]
-            H = sub_hessian(W, lam, self.t, self.a, self.pen)
             sel = np.arange(W.size).reshape(W.shape)[:, -1]
-            self._cache[key] = _triple(np.linalg.eigvalsh(H[np.ix_(sel, sel)]), self.thr)
+            H = sub_hessian(W, lam, self.t, self.a, self.pen, sel)
+            self._cache[key] = _triple(np.linalg.eigvalsh(H), self.thr)
         return self._cache[key]
 
     def _rowcodes(self, e):
@@ -297,9 +300,9 @@ class BlockClassifier:
                            self.thr)
         W = np.zeros((N, r, c + 1))
         W[:, :, :c] = Bs
-        H = sub_hessian(W, lamJ, t, self.a, self.pen)
         sel = np.arange(r * (c + 1)).reshape(r, c + 1)[:, -1]
-        zero = _triple(np.linalg.eigvalsh(H[:, sel][:, :, sel]), self.thr)
+        zero = _triple(np.linalg.eigvalsh(sub_hessian(W, lamJ, t, self.a, self.pen, sel)),
+                       self.thr)
         for i, J in enumerate(Js):
             self._cache[self._key("i", c, r, J)] = internal[i]
             self._cache[self._key("z", c, r, J)] = zero[i]
@@ -311,11 +314,11 @@ class BlockClassifier:
         W = np.zeros((N, r + 1, c + 1))
         W[:, :r, :c] = Bs
         W[:, r, c] = np.sqrt(np.maximum(lam[q] - self.t, 0.0))
-        H = sub_hessian(W, np.concatenate([lamJ, lam[q][:, None]], axis=1), self.t, self.a,
-                        self.pen)
         idx = np.arange((r + 1) * (c + 1)).reshape(r + 1, c + 1)
         sel = np.concatenate([idx[:r, c:].ravel(), idx[r:, :c].ravel()])
-        return _triple(np.linalg.eigvalsh(H[:, sel][:, :, sel]), self.thr)
+        H = sub_hessian(W, np.concatenate([lamJ, lam[q][:, None]], axis=1), self.t, self.a,
+                        self.pen, sel)
+        return _triple(np.linalg.eigvalsh(H), self.thr)
 
     def _family_tables(self, families, rows):
         """Per family (clusters, blocks): the blocks not involving singles (const, (F, 3)),

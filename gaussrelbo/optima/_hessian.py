@@ -37,7 +37,7 @@ from . import _clusters as _cl
 
 __all__ = ["BlockClassifier", "sub_hessian"]
 
-_BATCH = 2**20          # d x d Hessians per batched call hold about 8 d^2 floats each: 64 MB
+_BATCH = 2**16          # d x d Hessians per batched call hold about 8 d^2 floats each: 4 MB
 _ZERO_RTOL = 1e-9        # |eigenvalue| <= this times the point's largest counts as zero
 
 
@@ -416,7 +416,7 @@ class BlockClassifier:
         ZU = zcodes.T.astype(float)
         P = fam_of.size
         out = np.empty((P, 3), np.int64)
-        step = max(1, _BATCH // n)               # per-row tables gathered per point: 24 MB
+        step = max(1, _BATCH // n)               # per-row tables gathered per point: 1.5 MB
         for lo in range(0, P, step):
             f = fam_of[lo:lo + step]
             S = singles[lo:lo + step]

@@ -571,7 +571,8 @@ def stationary_points(lam, k, objective="relbo", alpha=None, beta=None, sigma2=N
     exceeds 1e-8 are dropped and counted in ``n_rejected``; expected 0) and classified in closed
     form from the block structure of the Hessian (:mod:`._hessian`).  The index counts over all
     orthogonal points are analytic (:func:`index_counts`) at fixed sigma2, so a capped atlas
-    still reports them.
+    still reports them; ``cluster_index_counts`` counts the listed cluster points, and
+    ``index_counts(..., clusters=True)`` counts every point without listing it.
 
     Examples
     --------

@@ -56,7 +56,7 @@ def index_counts(lam, k, objective="relbo", alpha=None, beta=None, sigma2=None,
 
     Notes
     -----
-    With m eigenvalues above :math:`t = \gamma\sigma^2` and a used set J (|J| = r), the ascent
+    Orthogonal points.  With m eigenvalues above :math:`t = \gamma\sigma^2` and a used set J (|J| = r), the ascent
     directions number :math:`\mathrm{inv}(J) + (k-r)(m-r)`, with :math:`\mathrm{inv}(J)` the pairs
     (p in J, q not in J) with :math:`\lambda_q > \lambda_p`; flat directions are
     :math:`r(r-1)/2 + (k-r)r` without the Hadamard penalty and none with it, plus, with ties,
@@ -65,12 +65,25 @@ def index_counts(lam, k, objective="relbo", alpha=None, beta=None, sigma2=None,
     tracks (r, tie-zeros) and, for each, the counts over the reachable range of inv only; Python
     integers, so counts never overflow.
 
+    Cluster points (``clusters=True``).  At a family X of multi-column clusters (c_X columns)
+    with orthogonal columns on a set S of the rows it leaves (s = |S|), the block structure of
+    the Hessian gives :math:`c_X + \sum_{j\in S} w_{X,j} + \binom{s}{2}D + \tau(S)(T - D) +
+    (k - c_X - s)(Z_X + s\,y)` (tau: tied pairs in S; D, T, y, w checked to have this form),
+    so the counts over S follow from the same kind of dynamic programme.  The families are
+    enumerated (their number grows with the cluster combinations, not with C(n, k)); see the
+    findings page of the docs, "Index counts without listing the points".
+
     Examples
     --------
     >>> lam = [5.0, 4.0, 3.0, 2.0, 1.2, 0.5]
     >>> counts = index_counts(lam, 3, "relbo", alpha=1.0, sigma2=0.8)
     >>> counts[(0, 0, 18)], sum(counts.values())        # one maximum among 1+5+10+10 points
     (1, 26)
+    >>> from gaussrelbo.optima import stationary_points
+    >>> every = index_counts(lam, 3, "relbo", alpha=1.0, sigma2=0.8, clusters=True)
+    >>> atlas = stationary_points(lam, 3, "relbo", alpha=1.0, sigma2=0.8)   # complete here
+    >>> sum(every.values()) == len(atlas.points), atlas.complete
+    (True, True)
     """
     if sigma2 is None:
         raise ValueError("`sigma2` must be fixed (a positive float) for the analytic index "

@@ -1,7 +1,7 @@
 """The public atlas functions: enumeration of every stationary point by clusters, their
 construction, classification and the global maximum."""
 
-from itertools import combinations
+from itertools import combinations, repeat
 from math import comb, log
 
 import numpy as np
@@ -200,17 +200,19 @@ def _make_points(sp, configs, b, classifier):
         for i, row in zip(fam_pts, rows_ok.tolist()):
             signs[i] = tuple(row)
     out = []
-    for i in np.flatnonzero(keep):
+    colt, rowt = [(c,) for c in range(k)], [(j,) for j in range(n)]   # shared record parts
+    JXs = {X: [j for cl in X for j in cl.J] for X in fam}
+    for i in np.flatnonzero(keep).tolist():
         s2, X, S = configs[i]
         s2 = float(s2)
         _, recX, cX = fam[X]
-        J = tuple(sorted([j for cl in X for j in cl.J] + list(S)))
+        J = tuple(sorted(JXs[X] + list(S)))
         if orth[i]:
             sg = _orth_signs(sp, J, s2, learn)
             md = 0 if sp.penalised else _orbit_dim(k, len(J))
         else:
             sg, md = signs[i], mdims[X]
-        recs = recX + tuple(((cX + c,), 1, (j,)) for c, j in enumerate(S))
+        recs = recX + tuple(zip(colt[cX:cX + len(S)], repeat(1), map(rowt.__getitem__, S)))
         pairs = tuple(cl.J for cl in X if cl.c == 2 and cl.r == 2)
         out.append(StationaryPoint(J, W[i], b, s2, float(vals[i]), float(rates[i]),
                                    float(dists[i]),

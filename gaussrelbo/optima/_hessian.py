@@ -278,20 +278,25 @@ class BlockClassifier:
             fresh = [J for J in Js if self._key("i", c, r, J) not in self._cache]
             if fresh:
                 self._internal_zero(c, r, fresh, np.stack([byJ[J][0] for J in fresh]))
-            pairs = [(i, q) for i, J in enumerate(Js) if byJ[J][1] is not None
-                     for q in byJ[J][1]]
-            if not pairs:
+            rows = [np.asarray(byJ[J][1] if byJ[J][1] is not None else [], int) for J in Js]
+            sizes = np.array([q.size for q in rows])
+            if not sizes.sum():
                 continue
+            ii = np.repeat(np.arange(len(Js)), sizes)               # (cluster, row) pairs
+            qq = np.concatenate(rows)
+            Bs = np.stack([byJ[J][0] for J in Js])
+            lamJ = self.sp.lam[np.array(Js)]
+            cross = np.empty((ii.size, 3))
             d = (r + 1) * (c + 1)
             step = max(1, _BATCH // (d * d))
-            for lo in range(0, len(pairs), step):
-                chunk = np.array(pairs[lo:lo + step], int).reshape(-1, 2)
-                Bs = np.stack([byJ[Js[i]][0] for i in chunk[:, 0]])
-                lamJ = self.sp.lam[np.array([Js[i] for i in chunk[:, 0]])]
-                cross = self._cross_batch(c, r, Bs, lamJ, chunk[:, 1])
-                for (i, q), row in zip(chunk.tolist(), cross):
-                    out, have = self._cache[self._key("xs", c, r, Js[i])]
-                    out[q], have[q] = row, True
+            for lo in range(0, ii.size, step):
+                sl = slice(lo, lo + step)
+                cross[sl] = self._cross_batch(c, r, Bs[ii[sl]], lamJ[ii[sl]], qq[sl])
+            ends = np.cumsum(sizes)
+            for J, q, hi, size in zip(Js, rows, ends.tolist(), sizes.tolist()):
+                if size:
+                    out, have = self._cache[self._key("xs", c, r, J)]
+                    out[q], have[q] = cross[hi - size:hi], True
 
     def _internal_zero(self, c, r, Js, Bs):
         lamJ = self.sp.lam[np.array(Js)]

@@ -298,6 +298,31 @@ class BlockClassifier:
                     out, have = self._cache[self._key("xs", c, r, J)]
                     out[q], have[q] = cross[hi - size:hi], True
 
+    def _prepare_pairs(self, pairs):
+        """Fill the cache of the cross blocks of pairs of multi-column clusters (A, BA, B, BB),
+        batched over the pairs of each shape."""
+        todo = {}
+        for A, BA, B, BB in pairs:
+            key = self._key("x", A.c, A.r, A.J, B.c, B.r, B.J)
+            if key not in self._cache:
+                todo.setdefault((A.c, A.r, B.c, B.r), {})[key] = (A, BA, B, BB)
+        for (cA, rA, cB, rB), items in todo.items():
+            keys = list(items)
+            W = np.zeros((len(keys), rA + rB, cA + cB))
+            lam = np.empty((len(keys), rA + rB))
+            for i, key in enumerate(keys):
+                A, BA, B, BB = items[key]
+                W[i, :rA, :cA], W[i, rA:, cA:] = BA, BB
+                lam[i] = self.sp.lam[list(A.J) + list(B.J)]
+            idx = np.arange((rA + rB) * (cA + cB)).reshape(rA + rB, cA + cB)
+            sel = np.concatenate([idx[:rA, cA:].ravel(), idx[rA:, :cA].ravel()])
+            step = max(1, _BATCH // (sel.size * sel.size))
+            for lo in range(0, len(keys), step):
+                H = sub_hessian(W[lo:lo + step], lam[lo:lo + step], self.t, self.a, self.pen,
+                                sel)
+                for key, tr in zip(keys[lo:lo + step], _triple(np.linalg.eigvalsh(H), self.thr)):
+                    self._cache[key] = tr
+
     def _internal_zero(self, c, r, Js, Bs):
         lamJ = self.sp.lam[np.array(Js)]
         t, N = self.t, len(Js)
@@ -334,6 +359,8 @@ class BlockClassifier:
         self._prepare([cl for X, _ in families for cl in X],
                       [B for _, Bs in families for B in Bs],
                       [rows[f] for f, (X, _) in enumerate(families) for _ in X])
+        self._prepare_pairs([(X[i], Bs[i], X[j], Bs[j]) for X, Bs in families
+                             for i in range(len(X)) for j in range(i + 1, len(X))])
         F = len(families)
         const = np.zeros((F, 3))
         per_row = np.zeros((F, n, 3))                  # added once per single on that row

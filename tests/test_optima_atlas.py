@@ -137,15 +137,23 @@ def test_three_column_cluster_is_a_one_dimensional_manifold():
 @pytest.mark.parametrize("objective, kw", [("relbo", {"alpha": 0.5}), ("loglik", {}),
                                            ("beta_elbo", {"beta": 2.0})])
 def test_index_counts_equal_enumerated_counts(lam, objective, kw):
-    """index_counts (closed form, no enumeration) = the sign counts of the enumerated
-    orthogonal points (eigenvalue ties and lam_j = gamma sigma2 included: 0.8)."""
-    atlas = optima.stationary_points(lam, 3, objective, sigma2=S2, **kw)
-    assert atlas.complete
-    counts = {}
-    for p in atlas.points:
-        if p.orthogonal:
-            counts[p.hessian_signs] = counts.get(p.hessian_signs, 0) + 1
-    assert optima.index_counts(lam, 3, objective, sigma2=S2, **kw) == counts
+    """index_counts (no enumeration of points) = the sign counts of the enumerated points:
+    the orthogonal ones, and with clusters=True every point (eigenvalue ties and
+    lam_j = gamma sigma2 included: 0.8; k = 3 and 4, so families with orthogonal columns)."""
+    for k in (3, 4):
+        if k == 4 and lam.size < 6:
+            continue
+        atlas = optima.stationary_points(lam, k, objective, sigma2=S2, **kw)
+        assert atlas.complete
+        orth, every = {}, {}
+        for p in atlas.points:
+            every[p.hessian_signs] = every.get(p.hessian_signs, 0) + 1
+            if p.orthogonal:
+                orth[p.hessian_signs] = orth.get(p.hessian_signs, 0) + 1
+        assert optima.index_counts(lam, k, objective, sigma2=S2, **kw) == orth
+        assert optima.index_counts(lam, k, objective, sigma2=S2, clusters=True, **kw) == every
+        if objective != "loglik":
+            assert sum(every.values()) > sum(orth.values())      # clusters were counted
 
 
 def test_r_star_theorem_against_exhaustive_enumeration():
@@ -233,3 +241,99 @@ def test_cli_json_is_valid_on_extreme_spectra(tmp_path):
         values = [p["value"] for p in d["stationary_points"]]
         assert all(isinstance(v, float) and np.isfinite(v) for v in values)
         assert max(values) == d["global_maximum"]["value"]
+
+
+@pytest.mark.parametrize("objective, kw", [("relbo", {"alpha": 0.5}), ("relbo", {"alpha": 2.0}),
+                                           ("elbo", {}), ("beta_elbo", {"beta": 1.5}),
+                                           ("loglik", {})])
+@pytest.mark.parametrize("encoder", ["diagonal", "full"])
+def test_closed_form_rate_distortion_equal_the_matrix_route(objective, kw, encoder):
+    """Rate and distortion of every listed point (closed form per cluster) against
+    gr.rate / gr.distortion of the decoder with gr.optimal_encoder (SVD route)."""
+    import gaussrelbo as gr
+    lam = np.array([6.0, 4.0, 3.0, 3.0, 0.8, 0.5])
+    for s2 in (0.8, None):
+        atlas = optima.stationary_points(lam, 4, objective, sigma2=s2, encoder=encoder, **kw)
+        W = np.stack([p.W for p in atlas.points])
+        S = np.array([p.sigma2 for p in atlas.points])
+        m = gr.LinearGaussianVAE.from_decoder(W, np.zeros(lam.size), S)
+        if objective == "beta_elbo":
+            m = gr.optimal_encoder(m, "beta_elbo", beta=kw["beta"], encoder=encoder)
+        else:
+            m = gr.optimal_encoder(m, "relbo", alpha=kw.get("alpha", 1.0), encoder=encoder)
+        data = gr.DataMoments.from_spectrum(lam)
+        rates = np.array([p.rate for p in atlas.points])
+        dists = np.array([p.distortion for p in atlas.points])
+        np.testing.assert_allclose(rates, gr.rate(m, data), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(dists, gr.distortion(m, data), rtol=1e-12)
+        if encoder == "diagonal" and objective != "loglik":
+            assert not all(p.orthogonal for p in atlas.points)     # clusters were checked
+
+
+@pytest.mark.parametrize("lam, k", [(np.array([5.0, 3.0, 3.0, 0.9, 0.5]), 3),
+                                    (np.array([2.0, 2.0, 1.0, 0.8, 0.8, 0.3, 0.3, 0.2]), 4),
+                                    (np.geomspace(9.0, 0.2, 7), 4)])
+@pytest.mark.parametrize("objective, kw", [("relbo", {"alpha": 0.5}), ("elbo", {}),
+                                           ("beta_elbo", {"beta": 1.5})])
+def test_batched_classification_equals_the_per_point_sum(lam, k, objective, kw):
+    """The signs of all cluster points of a family, summed at once (BlockClassifier.
+    batch_signs), equal the per-point sum over the blocks (BlockClassifier.signs, the learned-
+    noise path), point by point; ties among eigenvalues included."""
+    from gaussrelbo.optima import _clusters as cl
+    from gaussrelbo.optima._hessian import BlockClassifier
+    from gaussrelbo.optima._problem import _Spec
+    sp = _Spec(lam, k, objective, kw.get("alpha"), kw.get("beta"), 0.8, "diagonal")
+    atlas = optima.stationary_points(lam, k, objective, sigma2=0.8, **kw)
+    ref = BlockClassifier(sp)
+    t = sp.gamma * 0.8
+    checked = 0
+    for p in atlas.points:
+        if p.orthogonal:
+            continue
+        clusters = []
+        for cols, r, J in p.clusters:
+            if len(cols) == 1:
+                clusters.append(cl.make_single(J[0], lam[J[0]]))
+                continue
+            m, mu = cl.solve_clusters(cl.ClusterEquation(sp.alpha_e), len(cols), r,
+                                      lam[list(J)][None], t)
+            clusters.append(cl.Cluster(len(cols), r, tuple(J), float(m[0]),
+                                       tuple(float(x) for x in mu[0]), 0.0))
+        blocks = [p.W[np.ix_(list(J), list(cols))] for cols, _, J in p.clusters]
+        assert ref.signs(clusters, blocks, 0.8, False) == p.hessian_signs
+        checked += 1
+    assert checked >= 20
+
+
+def test_index_counts_scale_without_enumeration():
+    """n = 2000, k = 1000 (100 eigenvalues above sigma2): the orthogonal counts sum to
+    sum_r C(100, r) with one maximum; with clusters (k = 4, clusters of up to two
+    columns, n = 16) the counts sum to the number of configurations, sum over the families of the
+    subsets of the rows each leaves; a count beyond the state cap fails fast naming it."""
+    from math import comb
+
+    from gaussrelbo.optima import _clusters as cl
+    from gaussrelbo.optima._enumerate import _families
+    lam = np.sort(np.random.default_rng(0).uniform(0.1, 10.0, 2000))[::-1]
+    s2 = float(np.quantile(lam, 0.95))
+    m = int(np.sum(lam > s2))
+    counts = optima.index_counts(lam, 1000, "relbo", alpha=0.5, sigma2=s2)
+    assert m == 100
+    assert sum(counts.values()) == 2**m
+    assert counts[(0, 0, 2000 * 1000)] == 1                       # one maximum
+    lam = np.sort(np.random.default_rng(1).uniform(0.1, 10.0, 16))[::-1]
+    s2 = float(np.median(lam))
+    every = optima.index_counts(lam, 4, "relbo", alpha=0.5, sigma2=s2, clusters=True,
+                                max_cluster=2)
+    m = int(np.sum(lam > s2))
+    multi, _ = cl.candidates(cl.ClusterEquation(0.5), lam, s2, 4, list(range(16)), 2, 10**6)
+    fams, done = _families(multi, 4, 10**6)
+    assert done
+    expected = 0
+    for X in fams:
+        free = m - len({j for c in X for j in c.J} & set(range(m)))
+        expected += sum(comb(free, r) for r in range(4 - sum(c.c for c in X) + 1))
+    assert sum(every.values()) == expected
+    assert expected > sum(optima.index_counts(lam, 4, "relbo", alpha=0.5, sigma2=s2).values())
+    with pytest.raises(ValueError, match=r"more than `max_states`=50 \(8 eigenvalues"):
+        optima.index_counts(lam, 12, "relbo", alpha=0.5, sigma2=s2, max_states=50)

@@ -9,8 +9,9 @@ The theory behind the enumeration and the closed-form classification is written 
 docs (``docs/findings.md``, "Every stationary point").
 
 Modules: ``_problem`` (validation), ``_profile`` (the profiled objective and its gradients),
-``_records`` (:class:`StationaryPoint`, :class:`Atlas`), ``_counts`` (index counts), ``_atlas``
-(the public atlas functions).
+``_records`` (:class:`StationaryPoint`, :class:`Atlas`), ``_clusters`` (the cluster equation),
+``_hessian`` (closed-form block signs), ``_ratedist`` (rate and distortion), ``_counts`` (index
+counts), ``_atlas`` (the public atlas functions).
 
 References: M. E. Tipping and C. M. Bishop (1999), *Probabilistic principal component analysis*,
 J. R. Stat. Soc. B 61(3); J. Lucas, G. Tucker, R. Grosse and M. Norouzi (2019), *Don't blame the

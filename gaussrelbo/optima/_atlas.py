@@ -1,23 +1,21 @@
 """The public atlas functions: enumeration of every stationary point by clusters, their
 construction, classification and the global maximum."""
 
-from itertools import combinations
+from itertools import combinations, repeat
 from math import comb, log
 
 import numpy as np
 from scipy.optimize import brentq
 
 from .._validation import check_alpha, check_beta
-from ..encoders import optimal_encoder
-from ..model import DataMoments, LinearGaussianVAE
-from ..objectives import distortion, rate
 from . import _clusters as _cl
-from ._counts import _index_counts
+from ._counts import _DEFAULT_MAX_STATES, _index_counts
 from ._enumerate import _best_first, _best_first_lazy, _families
 from ._hessian import BlockClassifier
-from ._orthogonal import _orth_rate_distortion, _orth_signs
+from ._orthogonal import _orth_signs
 from ._problem import _LOG_2PI, _TIE_RTOL, _Spec, _bias, _check_bounded, _check_int, _eligible
-from ._profile import _CHUNK, _evaluate
+from ._profile import _evaluate
+from ._ratedist import cluster_terms, rate_distortion
 from ._records import Atlas, StationaryPoint, _kind
 
 _DEFAULT_MAX_POINTS = 10000
@@ -141,63 +139,86 @@ def _assemble(sp, clusters, t, cache):
     return W, blocks, tuple(recs)
 
 
-def _optimal_models(sp, W, s2):
-    """Batched models with the optimal encoder of the objective (alpha = 1 for loglik)."""
-    N, n, k = W.shape
-    m = LinearGaussianVAE.from_decoder(W, np.zeros(n), s2)
-    diag = sp.encoder == "diagonal"
-    if sp.objective == "beta_elbo":
-        return optimal_encoder(m, "beta_elbo", beta=sp.beta, diagonal=diag)
-    return optimal_encoder(m, "relbo", alpha=sp.alpha, diagonal=diag)
-
-
 def _orbit_dim(k, r):
     """Dimension of the rotation orbit W R of a rank-r decoder with k columns (pPCA)."""
     return k * (k - 1) // 2 - (k - r) * (k - r - 1) // 2
 
 
 def _make_points(sp, configs, b, classifier):
-    """StationaryPoints for a list of (s2, clusters); returns (points, n_rejected)."""
+    """StationaryPoints for a list of configurations (s2, X, S): multi-column clusters X (a
+    tuple), orthogonal columns on the rows S (a tuple) after them, then zero columns.  All
+    decoders are built into one array and evaluated in chunks; the points of one family X (at
+    one sigma2) are classified together.  Returns (points in input order, n_rejected)."""
     if not configs:
         return [], 0
     learn = sp.sigma2 is None
-    cache = {}
-    built = [(s2, cls) + _assemble(sp, cls, sp.gamma * s2, cache) for s2, cls in configs]
-    # chunks: never a second copy of all the decoders (n = 256, k = 32: 65 kB each)
-    s2s = np.array([x[0] for x in built])
-    vals, gns = np.empty(len(built)), np.empty(len(built))
-    for lo in range(0, len(built), _CHUNK):
-        sl = slice(lo, lo + _CHUNK)
-        vals[sl], gns[sl] = _evaluate(sp, np.stack([x[2] for x in built[sl]]), s2s[sl], learn)
+    n, k, N = sp.n, sp.k, len(configs)
+    s2s = np.array([cfg[0] for cfg in configs], float)
+    groups = {}
+    for i, (s2, X, S) in enumerate(configs):
+        groups.setdefault((s2, X) if X else (None, ()), []).append(i)
+    cache, fam = {}, {}
+    W = np.zeros((N, n, k))
+    terms = np.zeros((4, N))
+    for (gs2, X), idx in groups.items():
+        WX, blocks, recX = _assemble(sp, X, sp.gamma * s2s[idx[0]], cache)
+        fam[X] = (blocks, recX, sum(cl.c for cl in X))
+        if X:
+            W[idx] = WX
+            terms[:, idx] = np.array(cluster_terms(sp, X, gs2))[:, None]
+    sizes = np.fromiter((len(cfg[2]) for cfg in configs), int, N)
+    rows = np.fromiter((j for cfg in configs for j in cfg[2]), int, int(sizes.sum()))
+    pidx = np.repeat(np.arange(N), sizes)
+    first = terms[3].astype(int)
+    cols = first[pidx] + np.arange(rows.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    W[pidx, rows, cols] = np.sqrt(np.maximum(sp.lam[rows] - sp.gamma * s2s[pidx], 0.0))
+    vals, gns = _evaluate(sp, W, s2s, learn)
     keep = gns <= _STATIONARY_RTOL
-    n_rej = int(np.sum(~keep))
-    built = [x for x, ok in zip(built, keep) if ok]
-    s2s, vals, gns = s2s[keep], vals[keep], gns[keep]
-    orth = [all(cl.single for cl in x[1]) for x in built]
-    rates, dists = np.empty(len(built)), np.empty(len(built))
-    idx = [i for i, o in enumerate(orth) if not o]
-    if idx:
-        data = DataMoments.from_spectrum(sp.lam)
-        for lo in range(0, len(idx), _CHUNK):
-            sl = idx[lo:lo + _CHUNK]
-            m = _optimal_models(sp, np.stack([built[i][2] for i in sl]), s2s[sl])
-            rates[sl], dists[sl] = rate(m, data), distortion(m, data)
-    out = []
-    for i, (s2, cls, W, blocks, recs) in enumerate(built):
-        t = sp.gamma * s2
-        J = tuple(sorted(j for cl in cls for j in cl.J))
-        if orth[i]:
-            signs = _orth_signs(sp, J, s2, learn)
-            rates[i], dists[i] = _orth_rate_distortion(sp, J, s2)
-            mdim = 0 if sp.penalised else _orbit_dim(sp.k, len(J))
+    orth = np.fromiter((not cfg[1] for cfg in configs), bool, N)
+    rates, dists = rate_distortion(sp, s2s, terms, sizes, pidx, rows)
+    signs, mdims = {}, {}
+    families, fam_of, fam_singles, fam_pts = [], [], [], []
+    for (gs2, X), members in groups.items():
+        ok = [i for i in members if keep[i]]
+        if not X or not ok:
+            continue
+        blocks = fam[X][0]
+        t = sp.gamma * s2s[ok[0]]
+        mdims[X] = sum(_cl.manifold_dim(cl, t, _TIE_RTOL * max(sp.lam[0], t)) for cl in X)
+        if learn:
+            for i in ok:
+                cl1 = [_cl.make_single(j, sp.lam[j]) for j in configs[i][2]]
+                signs[i] = classifier.signs(list(X) + cl1, blocks + _cl.cluster_blocks(cl1, t),
+                                            s2s[i], True)
         else:
-            signs = classifier.signs(list(cls), blocks, s2, learn)
-            mdim = sum(_cl.manifold_dim(cl, t, _TIE_RTOL * max(sp.lam[0], t)) for cl in cls)
-        pairs = tuple(cl.J for cl in cls if cl.c == 2 and cl.r == 2)
-        out.append(StationaryPoint(J, W, b, float(s2), float(vals[i]), float(rates[i]),
-                                   float(dists[i]), int(sum(cl.c for cl in cls)), orth[i],
-                                   signs, _kind(signs), float(gns[i]), pairs, recs, mdim))
-    return out, n_rej
+            fam_of += [len(families)] * len(ok)
+            families.append((X, blocks))
+            fam_singles += [configs[i][2] for i in ok]
+            fam_pts += ok
+    if families:
+        rows_ok = classifier.batch_signs(families, fam_of, fam_singles, sp.sigma2)
+        for i, row in zip(fam_pts, rows_ok.tolist()):
+            signs[i] = tuple(row)
+    out = []
+    colt, rowt = [(c,) for c in range(k)], [(j,) for j in range(n)]   # shared record parts
+    JXs = {X: [j for cl in X for j in cl.J] for X in fam}
+    for i in np.flatnonzero(keep).tolist():
+        s2, X, S = configs[i]
+        s2 = float(s2)
+        _, recX, cX = fam[X]
+        J = tuple(sorted(JXs[X] + list(S)))
+        if orth[i]:
+            sg = _orth_signs(sp, J, s2, learn)
+            md = 0 if sp.penalised else _orbit_dim(k, len(J))
+        else:
+            sg, md = signs[i], mdims[X]
+        recs = recX + tuple(zip(colt[cX:cX + len(S)], repeat(1), map(rowt.__getitem__, S)))
+        pairs = tuple(cl.J for cl in X if cl.c == 2 and cl.r == 2)
+        out.append(StationaryPoint(J, W[i], b, s2, float(vals[i]), float(rates[i]),
+                                   float(dists[i]),
+                                   cX + len(S), bool(orth[i]), sg, _kind(sg), float(gns[i]),
+                                   pairs, recs, md))
+    return out, int(N - np.sum(keep))
 
 
 # ---- scale --------------------------------------------------------------------------------------
@@ -228,7 +249,7 @@ def _unscale(points, scale, n):
         return points
     shift = 0.5 * n * log(scale)
     for p in points:
-        p.W = p.W * np.sqrt(scale)
+        p.W *= np.sqrt(scale)            # in place: the decoders are views of one array
         p.sigma2 = p.sigma2 * scale
         p.value = p.value - shift
         p.distortion = p.distortion + shift
@@ -247,7 +268,8 @@ def _auto_cmax(n_pool, k, limit):
 
 
 def _enumerate(sp, cap, max_cluster, max_families, max_candidates, nonorthogonal):
-    """(configs [(s2, clusters)], truncated caps [str]) in value order (exact at fixed sigma2)."""
+    """(configs [(s2, X, S)], truncated caps [str]) in value order (exact at fixed sigma2): X
+    the multi-column clusters (tuple), S the rows of the orthogonal columns (tuple)."""
     n, k = sp.n, sp.k
     prob = _Problem(sp)
     truncated = []
@@ -298,8 +320,7 @@ def _enumerate(sp, cap, max_cluster, max_families, max_candidates, nonorthogonal
             return base + gx + sum([sg[j] for j in S]), s2
 
         res, exhausted, _ = _best_first_lazy(families, evaluate, cap, budget)
-        configs = [(s2, list(X) + [_cl.make_single(j, sp.lam[j]) for j in S])
-                   for _, _, X, S in res]
+        configs = [(s2, tuple(X), tuple(S)) for _, _, X, S in res]
     else:
         shapes = [_cl.Cluster(c, r, J, 0.0, (), 0.0)
                   for c in range(2, cmax + 1) for r in range(1, c + 1)
@@ -317,7 +338,7 @@ def _enumerate(sp, cap, max_cluster, max_families, max_candidates, nonorthogonal
         configs = []
         for _, s2, X, S in res:
             cls = prob.learned_clusters[(tuple((cl.c, cl.r, cl.J) for cl in X), tuple(S), s2)]
-            configs.append((s2, list(cls) + [_cl.make_single(j, sp.lam[j]) for j in S]))
+            configs.append((s2, tuple(cls), tuple(S)))
     if not exhausted:
         truncated.append(f"max_points={cap}")
     return configs, truncated
@@ -388,10 +409,6 @@ def _global_config(sp):
     return float(np.sum(sp.lam[r:])) / (sp.n - sp.gamma * r), tuple(range(r))
 
 
-def _singles(sp, J):
-    return [_cl.make_single(j, sp.lam[j]) for j in J]
-
-
 def global_maximum(lam, k, objective="relbo", alpha=None, beta=None, sigma2=None,
                    encoder="diagonal", reading="pointwise"):
     r"""The global maximum of the profiled objective.
@@ -437,7 +454,7 @@ def global_maximum(lam, k, objective="relbo", alpha=None, beta=None, sigma2=None
     _check_bounded(sp)
     sp, scale = _normalised(sp)
     s2, J = _global_config(sp)
-    pts = _make_points(sp, [(s2, _singles(sp, J))], _bias(sp), BlockClassifier(sp))[0]
+    pts = _make_points(sp, [(s2, (), J)], _bias(sp), BlockClassifier(sp))[0]
     return _unscale(pts, scale, sp.n)[0]
 
 
@@ -573,7 +590,8 @@ def stationary_points(lam, k, objective="relbo", alpha=None, beta=None, sigma2=N
     exceeds 1e-8 are dropped and counted in ``n_rejected``; expected 0) and classified in closed
     form from the block structure of the Hessian (:mod:`._hessian`).  The index counts over all
     orthogonal points are analytic (:func:`index_counts`) at fixed sigma2, so a capped atlas
-    still reports them.
+    still reports them; ``cluster_index_counts`` counts the listed cluster points, and
+    ``index_counts(..., clusters=True)`` counts every point without listing it.
 
     Examples
     --------
@@ -605,12 +623,11 @@ def stationary_points(lam, k, objective="relbo", alpha=None, beta=None, sigma2=N
     configs, truncated = _enumerate(sp, cap, max_cluster, fam_cap, cand_cap, nonorthogonal)
     gs2, gJ = _global_config(sp)
 
-    def is_global(s2, cls):
-        return (all(cl.single for cl in cls) and abs(s2 - gs2) <= 1e-12 * gs2
-                and tuple(sorted(j for cl in cls for j in cl.J)) == gJ)
+    def is_global(s2, X, S):
+        return not X and abs(s2 - gs2) <= 1e-12 * gs2 and tuple(sorted(S)) == gJ
 
-    if not any(is_global(s2, cls) for s2, cls in configs):
-        configs.append((gs2, _singles(sp, gJ)))
+    if not any(is_global(*cfg) for cfg in configs):
+        configs.append((gs2, (), gJ))
     points, n_rej = _make_points(sp, configs, b, BlockClassifier(sp))
     gmax = next(p for p in points if p.orthogonal and p.subset == gJ
                 and abs(p.sigma2 - gs2) <= 1e-12 * gs2)
@@ -628,7 +645,13 @@ def stationary_points(lam, k, objective="relbo", alpha=None, beta=None, sigma2=N
                     counts[p.hessian_signs] = counts.get(p.hessian_signs, 0) + 1
             counts = dict(sorted(counts.items()))
     else:
-        counts = _index_counts(sp)
+        try:
+            counts = _index_counts(sp)
+        except ValueError:              # the dynamic programme would exceed max_states
+            counts = {}
+            truncated.append(f"max_states={_DEFAULT_MAX_STATES} (index counts not computed; "
+                             f"optima.index_counts takes a larger max_states)")
+    complete = not truncated
     cluster_counts = {}
     for p in points:
         if not p.orthogonal:

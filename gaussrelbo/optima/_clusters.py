@@ -68,12 +68,12 @@ class ClusterEquation:
 
 def solve_clusters(eq, c, r, lamJ, t):
     """m (N,) and mu (N, r) for clusters (c, r) on eigenvalues lamJ (N, r) at noise t (vectorised
-    bisection on log m to the last bit, then one polish of mu)."""
+    bracketed root search on log m to the last bit, then one polish of mu)."""
     lamJ = np.asarray(lamJ, float).reshape(-1, r)
     N = lamJ.shape[0]
 
-    def phi(m):
-        return np.sum(eq.mu(m[:, None], lamJ), axis=1) / m + (c - r) * t / m - c
+    def phi(m, sel=slice(None)):
+        return np.sum(eq.mu(m[:, None], lamJ[sel]), axis=1) / m + (c - r) * t / m - c
 
     scale = np.maximum(lamJ.max(axis=1), t)
     lo = np.log(np.minimum(lamJ.min(axis=1), t) * 1e-6 * min(1.0, eq.a))
@@ -85,13 +85,38 @@ def solve_clusters(eq, c, r, lamJ, t):
             break
         lo = np.where(bad_lo, lo - 5.0, lo)
         hi = np.where(bad_hi, hi + 5.0, hi)
-    for _ in range(200):
+    for _ in range(200):                     # bisection to a bracket of width 1e-2 in log m
         mid = 0.5 * (lo + hi)
         pos = phi(np.exp(mid)) > 0
         lo, hi = np.where(pos, mid, lo), np.where(pos, hi, mid)
-        if np.all(hi - lo <= 4e-16 * np.maximum(1.0, np.abs(hi))):
+        if np.all(hi - lo <= 1e-2):
             break
-    m = np.exp(0.5 * (lo + hi)) if N else np.empty(0)
+    # then Illinois (regula falsi that halves the value kept twice) on the roots not yet
+    # converged: superlinear and needs only phi, so any strategy's mu serves; a step outside
+    # the bracket bisects
+    flo, fhi = phi(np.exp(lo)), phi(np.exp(hi))
+    x, side = 0.5 * (lo + hi), np.zeros(N, np.int8)
+    act = np.arange(N)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for _ in range(200):
+            if not act.size:
+                break
+            l, h, fl, fh = lo[act], hi[act], flo[act], fhi[act]
+            xn = (l * fh - h * fl) / (fh - fl)
+            xn = np.where(np.isfinite(xn) & (xn > l) & (xn < h), xn, 0.5 * (l + h))
+            fx = phi(np.exp(xn), act)
+            pos = fx > 0
+            sd = side[act]
+            fh = np.where(pos & (sd == 1), 0.5 * fh, fh)
+            fl = np.where(~pos & (sd == -1), 0.5 * fl, fl)
+            lo[act], flo[act] = np.where(pos, xn, l), np.where(pos, fx, fl)
+            hi[act], fhi[act] = np.where(pos, h, xn), np.where(pos, fh, fx)
+            side[act] = np.where(pos, 1, -1)
+            tol = 4e-16 * np.maximum(1.0, np.abs(xn))
+            done = (np.abs(xn - x[act]) <= tol) | (fx == 0) | (hi[act] - lo[act] <= tol)
+            x[act] = xn
+            act = act[~done]
+    m = np.exp(x) if N else np.empty(0)
     mu = eq.mu(m[:, None], lamJ)
     # m from the M-block's trace, so that the diagonal of G diag(mu, t..) G^T is exactly m
     m = (np.sum(mu, axis=1) + (c - r) * t) / c
@@ -174,9 +199,8 @@ def candidates(eq, lam, t, k, pool, cmax, limit, penalised=True):
             if not np.any(ok):
                 continue
             g = eq.gain(c, r, lamJ[ok], mu[ok], m[ok], t)
-            for J, mm, uu, gg in zip(Js[ok], m[ok], mu[ok], g):
-                out.append(Cluster(c, r, tuple(int(j) for j in J), float(mm),
-                                   tuple(float(x) for x in uu), float(gg)))
+            out += [Cluster(c, r, tuple(J), mm, tuple(uu), gg) for J, mm, uu, gg in
+                    zip(Js[ok].tolist(), m[ok].tolist(), mu[ok].tolist(), g.tolist())]
     return sorted(out, key=lambda cl: -cl.gain), False
 
 

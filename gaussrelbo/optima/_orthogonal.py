@@ -1,11 +1,11 @@
-"""Orthogonal stationary points: closed-form Hessian signs, rate and distortion."""
+"""Orthogonal stationary points: closed-form Hessian signs."""
 
 from itertools import combinations
 
 import numpy as np
 
 from .. import _generated as _gen
-from ._problem import _LOG_2PI, _TIE_RTOL
+from ._problem import _TIE_RTOL
 from ._records import _signs
 
 _BLOCK_TOL = 1e-10          # the same for the exact (closed-form) length block
@@ -80,25 +80,3 @@ def _orth_signs(sp, J, s2, learn):
     else:
         bs = (0, 0, r)
     return (int(pos + bs[0]), int(zero + bs[1]), int(neg + bs[2]))
-
-def _orth_rate_distortion(sp, J, s2):
-    """Rate and distortion at the orthogonal point J with the optimal encoder (Theory §9, §10).
-
-    beta-ELBO: R = sum_J log(lam_j / t)/2, D = n/2 log(2 pi s2) + beta r/2 + sum_{not J}
-    lam_j/(2 s2).  RELBO / ELBO / log-likelihood (alpha = 1 there): per used direction
-    rate ½[(s2/lam)(1/alpha - 1) + log(alpha lam/s2)], distortion share s2/(2 lam) +
-    (lam - s2)/(2 alpha lam); each zero column keeps encoder variance 1/alpha, rate
-    ½[1/alpha - 1 + log alpha]."""
-    lam, n, k = sp.lam, sp.n, sp.k
-    lj = lam[list(J)]
-    r = lj.size
-    rest = sp.total - lj.sum()
-    base = 0.5 * n * (_LOG_2PI + np.log(s2)) + rest / (2.0 * s2)
-    if sp.objective == "beta_elbo":
-        t = sp.beta * s2
-        return float(0.5 * np.sum(np.log(lj / t))), float(base + 0.5 * sp.beta * r)
-    a = sp.alpha
-    R = (0.5 * np.sum((s2 / lj) * (1.0 / a - 1.0) + np.log(a * lj / s2))
-         + 0.5 * (k - r) * (1.0 / a - 1.0 + np.log(a)))
-    D = base + np.sum(s2 / (2.0 * lj) + (lj - s2) / (2.0 * a * lj))
-    return float(R), float(D)

@@ -8,7 +8,7 @@ from ._problem import _LOG_2PI, _Spec, _decoder_problem
 
 _FD_STEP = 1e-5             # central-difference step (units: sqrt(lam_1 + t) for W, log sigma2)
 
-_CHUNK = 512                # batch size of the vectorised gradient evaluations
+_CHUNK = 64                 # batch size of the vectorised gradient evaluations (small: reused memory)
 
 def _swap(a):
     return np.swapaxes(a, -1, -2)

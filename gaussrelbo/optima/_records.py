@@ -133,7 +133,9 @@ class Atlas:
     truncated_by : tuple of str
         The caps that truncated the enumeration (empty iff ``complete``).
     cluster_index_counts : dict
-        ``{(pos, zero, neg): count}`` over the listed non-orthogonal points.
+        ``{(pos, zero, neg): count}`` over the listed non-orthogonal points (counted from the
+        listing, so complete only when the atlas is); ``index_counts(..., clusters=True)``
+        counts every point, listed or not, without listing them.
     eigenvectors : ndarray (n, n) or None
         With DataMoments input, the eigenvectors (columns, descending eigenvalues): the decoder
         in data coordinates is ``eigenvectors @ W``.

@@ -736,7 +736,7 @@ def fig_reading_collapse(lam=None, k=None, sigma2=None, alphas=None, betas=None,
     ce_col, ce_word = _READING_STYLE["cross_entropy"]
     # (a) every reading over the whole range of alpha
     if floor > a.min():
-        axa.axvspan(a.min(), floor, color=ce_col, alpha=0.1, lw=0, label="CE: $-\infty$")
+        axa.axvspan(a.min(), floor, color=ce_col, alpha=0.1, lw=0, label=r"CE: $-\infty$")
     axa.axvspan(2.0, a.max(), color="0.5", alpha=0.12, lw=0, label="CE: unbounded")
     axa.step(a, counts["pointwise"], where="post", color=_READING_STYLE["pointwise"][0],
              lw=3.0, alpha=0.6, label=_READING_STYLE["pointwise"][1])

@@ -60,7 +60,44 @@ def _freeze_colors(fig):
             artist.set_markeredgecolor(fixed(artist.get_markeredgecolor()))
 
 
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def _log_tick_text(x):
+    """A log-axis tick label as plain text: 0.01 ... 1000 as numbers, else 10⁻¹² or 2×10⁻⁵."""
+    if x <= 0 or not np.isfinite(x):
+        return ""
+    if 1e-2 <= x < 1e4:
+        return f"{x:g}"
+    e = int(np.floor(np.log10(x) + 1e-9))
+    m = round(x / 10.0**e, 6)
+    power = "10" + str(e).translate(_SUPERSCRIPT)
+    return power if m == 1 else f"{m:g}×{power}"
+
+
+def _plain_log_ticks(fig):
+    r"""Log-axis tick labels as plain Unicode text instead of matplotlib's default mathtext
+    (``$\mathdefault{10^{-3}}$``): the same labels, without a mathtext parse for each (the
+    larger part of the time spent writing the figures); which ticks carry a label is still
+    decided by matplotlib's log formatter."""
+    from matplotlib.ticker import LogFormatterSciNotation
+
+    class Plain(LogFormatterSciNotation):
+        def __call__(self, x, pos=None):
+            return _log_tick_text(x) if super().__call__(x, pos) else ""
+
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for get, put in ((axis.get_major_formatter, axis.set_major_formatter),
+                             (axis.get_minor_formatter, axis.set_minor_formatter)):
+                old = get()
+                if type(old) is LogFormatterSciNotation:   # matplotlib's default (base 10 here)
+                    put(Plain(10.0, labelOnlyBase=old.labelOnlyBase,
+                              minor_thresholds=old.minor_thresholds))
+
+
 def _finish(fig, caption, numbers):
+    _plain_log_ticks(fig)
     _freeze_colors(fig)
     fig.caption = caption
     fig.numbers = L.to_json(numbers)

@@ -268,3 +268,18 @@ def test_f8_f9_house_style(f8, f9):
             assert c in allowed or len({c[1:3], c[3:5], c[5:7]}) == 1, c
         texts = " ".join(t.get_text() for t in fig.findobj(Text)) + fig.caption
         assert "DESIGN" not in texts
+
+
+def test_log_tick_labels_are_plain_text():
+    # the labels matplotlib's log formatter would write in mathtext, as Unicode text
+    assert [figures._log_tick_text(x) for x in (1e-12, 2e-5, 0.01, 0.5, 1.0, 30.0, 1e4, 1e24)] \
+        == ["10⁻¹²", "2×10⁻⁵", "0.01", "0.5", "1", "30", "10⁴", "10²⁴"]
+    fig = figures.fig_reading_collapse(LAM9, k=K9, sigma2=S9, alphas=np.geomspace(0.1, 10, 5),
+                                       betas=np.geomspace(0.1, 40, 9))
+    fig.canvas.draw()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    FigureCanvasAgg(fig).draw()
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    assert "1" in labels and "0.1" in labels and "10" in labels
+    assert not any("$" in lab for ax in fig.axes for lab in
+                   [t.get_text() for t in ax.get_xticklabels()])

@@ -425,9 +425,7 @@ def fig_collapse(lam=None, sigma2=None, k=None, betas=None, alphas=None, name=No
     name = name or ("digits" if lam is None else "user")
     res = L.collapse(lam, sigma2, k, betas, alphas)
     k, sigma2, lam_ = res["k"], res["sigma2"], res["lam"]
-    fig = Figure(figsize=(TWO_COLUMN, 3.4), layout="constrained")
-    fig.suptitle(rf"{name} spectrum: n = {lam_.size}, k = {k}, $\sigma^2$ = {sigma2:.3g}")
-    ax1, ax2, ax3 = fig.subplots(1, 3)
+    fig, (ax1, ax2, ax3) = _spectrum_figure(name, res, 3.4)
     for j, t in enumerate(res["thresholds"]):
         ax1.axvline(t, color="0.8", lw=0.6, zorder=0,
                     label=r"thresholds $\lambda_j/\sigma^2$" if j == 0 else None)
@@ -473,6 +471,14 @@ def fig_collapse(lam=None, sigma2=None, k=None, betas=None, alphas=None, name=No
                f"{', '.join(str(int(a)) for a in act_a)} dimension(s), the {kept} with "
                "lambda_j > sigma^2.")
     return _finish(fig, caption, res)
+
+
+def _spectrum_figure(name, res, height):
+    """A two-column figure of three panels titled with the spectrum drawn."""
+    fig = Figure(figsize=(TWO_COLUMN, height), layout="constrained")
+    fig.suptitle(rf"{name} spectrum: n = {len(res['lam'])}, k = {res['k']}, $\sigma^2$ = "
+                 rf"{res['sigma2']:.3g}")
+    return fig, fig.subplots(1, 3)
 
 
 def _nice_step(x):
@@ -758,10 +764,8 @@ def fig_reading_collapse(lam=None, k=None, sigma2=None, alphas=None, betas=None,
     """
     name = name or ("digits" if lam is None else "user")
     res = L.reading_collapse(lam, k, sigma2, alphas, betas)
-    k, s2, lam_ = res["k"], res["sigma2"], res["lam"]
-    fig = Figure(figsize=(TWO_COLUMN, 4.2), layout="constrained")
-    fig.suptitle(rf"{name} spectrum: n = {lam_.size}, k = {k}, $\sigma^2$ = {s2:.3g}")
-    axa, axz, axb = fig.subplots(1, 3)
+    k = res["k"]
+    fig, (axa, axz, axb) = _spectrum_figure(name, res, 4.2)
     a = res["alpha"]
     crit = res["critical_alpha"]
     floor = res["ce_no_optimum_below"]

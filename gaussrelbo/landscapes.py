@@ -285,6 +285,25 @@ def _with_steps(grid, thresholds):
     return np.unique(np.concatenate([grid, thr, thr * (1.0 + 1e-12)]))
 
 
+def _collapse_problem(lam, k):
+    """Spectrum and k of a collapse figure: the embedded digits spectrum by default, and
+    1 <= k < n (default min(10, n - 1))."""
+    from .datasets import load_spectrum
+
+    lam = load_spectrum("digits") if lam is None else np.asarray(lam, dtype=float)
+    n = lam.size
+    k = min(10, n - 1) if k is None else k
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n:
+        raise ValueError(f"`k` must be an integer in [1, n-1={n - 1}], got {k!r}")
+    return lam, int(k)
+
+
+def _fixed_sigma2(lam, k, sigma2):
+    """The fixed noise of a collapse or readings figure: ``sigma2``, or the pPCA
+    maximum-likelihood value (the mean of the discarded eigenvalues)."""
+    return float(lam[k:].mean()) if sigma2 is None else float(sigma2)
+
+
 def collapse(lam=None, sigma2=None, k=None, betas=None, alphas=None):
     r"""Active latent dimensions of the global optimum against beta, the noise level and alpha.
 
@@ -307,15 +326,10 @@ def collapse(lam=None, sigma2=None, k=None, betas=None, alphas=None):
         ``relbo_active_vs_sigma2`` (RELBO at ``relbo_alpha_vs_sigma2``), ``alpha``/
         ``active_vs_alpha`` and ``relbo_kept`` = #{j <= k: lambda_j > sigma2}.
     """
-    from .datasets import load_spectrum
     from .optima import collapse_thresholds, global_maximum
 
-    lam = load_spectrum("digits") if lam is None else np.asarray(lam, dtype=float)
-    n = lam.size
-    k = min(10, n - 1) if k is None else k
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n:
-        raise ValueError(f"`k` must be an integer in [1, n-1={n - 1}], got {k!r}")
-    sigma2 = float(lam[k:].mean()) if sigma2 is None else float(sigma2)
+    lam, k = _collapse_problem(lam, k)
+    sigma2 = _fixed_sigma2(lam, k, sigma2)
     thr = collapse_thresholds(lam[:k], sigma2)                 # lambda_j / sigma2, j <= k
     betas = (np.geomspace(min(0.1, 0.5 * thr.min()), 2.0 * thr.max(), 120) if betas is None
              else np.asarray(betas, dtype=float))
@@ -466,12 +480,6 @@ def basins(lam=None, k=3, sigma2=0.8, alphas=(0.1, 0.3, 1.0, 3.0, 10.0),
 
 # ---- F8, F9: the three readings of the Renyi VAE -------------------------------------------------
 
-def _fixed_sigma2(lam, k, sigma2):
-    """The fixed noise of a readings figure: ``sigma2``, or the pPCA maximum-likelihood value
-    (the mean of the discarded eigenvalues)."""
-    return float(lam[k:].mean()) if sigma2 is None else float(sigma2)
-
-
 def _optimum_or_none(lam, k, alpha, reading, sigma2):
     """A reading's global maximum, or None where it has none (``"cross_entropy"`` for
     alpha >= 2, or -inf for every decoder at this fixed sigma2)."""
@@ -612,15 +620,10 @@ def reading_collapse(lam=None, k=None, sigma2=None, alphas=None, betas=None,
         ``beta_elbo_active_at_beta_eff``; ``examples`` (rows ``alpha``, ``beta_eff``,
         ``ce_active``, ``beta_elbo_active``).
     """
-    from .datasets import load_spectrum
     from .optima import collapse_thresholds, global_maximum
     from .readings import READINGS, active_counts, critical_alpha
 
-    lam = load_spectrum("digits") if lam is None else np.asarray(lam, dtype=float)
-    n = lam.size
-    k = min(10, n - 1) if k is None else k
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n:
-        raise ValueError(f"`k` must be an integer in [1, n-1={n - 1}], got {k!r}")
+    lam, k = _collapse_problem(lam, k)
     s2 = _fixed_sigma2(lam, k, sigma2)
     crit = critical_alpha(lam[:k], s2)
     floor = max(1.0 - s2 / lam[k], 0.0) if lam[k] > 0 else 0.0

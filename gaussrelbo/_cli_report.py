@@ -47,7 +47,7 @@ def register(subparsers):
     p.add_argument("--spectrum", default="synthetic",
                    help="built-in name (synthetic, design9, digits), scikit-learn data set, "
                         "a file of eigenvalues or a CSV data matrix (default: synthetic; the "
-                        "collapse figure then uses the embedded digits spectrum)")
+                        "collapse figures F5 and F9 then use the embedded digits spectrum)")
     p.add_argument("--k", type=positive_int, help="latent dimension (default 3, or 10 for n > 12)")
     p.add_argument("--sigma2", type=positive, help="fixed decoder noise (default: the mean of "
                    "the discarded eigenvalues)")

@@ -655,8 +655,9 @@ def fig_reading_rate_distortion(lam=None, k=3, sigma2=None, alphas=None, betas=N
     sigma2 : float, optional
         Fixed decoder noise (default: the mean of the discarded eigenvalues).
     alphas, betas : array_like, optional
-        Orders of the readings and rate weights of the frontier (defaults of
-        :func:`gaussrelbo.landscapes.reading_rate_distortion`).
+        Orders of the readings (default: 61 values on [0.1, 10], log-spaced, and the
+        cross-entropy reading's critical orders) and rate weights of the frontier (default: 81
+        values from 0.05 to :math:`\lambda_1/\sigma^2`).
 
     Returns
     -------
@@ -752,7 +753,8 @@ def fig_reading_collapse(lam=None, k=None, sigma2=None, alphas=None, betas=None,
     sigma2 : float, optional
         Fixed decoder noise (default: the mean of the discarded eigenvalues).
     alphas, betas : array_like, optional
-        Grids (defaults of :func:`gaussrelbo.landscapes.reading_collapse`).
+        Grids (default: 41 orders on [0.1, 10] and 100 values of beta around the thresholds);
+        the critical values inside a grid, and a point just above each, are added.
     name : str, optional
         Name of the spectrum for the title and caption (default: "digits" when ``lam`` is None,
         else "user").

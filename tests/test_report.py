@@ -238,7 +238,7 @@ def test_cli_reading_option(tmp_path, capsys):
 def test_jobs_give_the_same_report(tmp_path):
     from gaussrelbo.report import write_report
 
-    stems = ["F8_readings_rate_distortion", "F9_readings_collapse"]
+    stems = ["F1_alpha_limit", "F6_rate_distortion"]         # two cheap figures
     out = {}
     for jobs in (1, 2):
         path = write_report(tmp_path / f"j{jobs}", figures=stems, jobs=jobs, formats=("png",))
@@ -255,11 +255,11 @@ def test_a_failing_process_fails_the_report(tmp_path, monkeypatch):
     from gaussrelbo.report import write_report
 
     def boom(*args, **kwargs):
-        raise ValueError("planted failure in F9")
+        raise ValueError("planted failure in F1")
 
-    monkeypatch.setattr(figures, "fig_reading_collapse", boom)
-    for jobs in (2, 1):                  # F9 is drawn by the forked process when jobs = 2
-        with pytest.raises(ValueError, match="planted failure in F9"):
+    monkeypatch.setattr(figures, "fig_alpha_limit", boom)
+    for jobs in (2, 1):                  # F1 is drawn by the forked process when jobs = 2
+        with pytest.raises(ValueError, match="planted failure in F1"):
             write_report(tmp_path / "r", jobs=jobs, formats=("png",),
-                         figures=["F8_readings_rate_distortion", "F9_readings_collapse"])
+                         figures=["F1_alpha_limit", "F6_rate_distortion"])
         assert list(tmp_path.iterdir()) == []

@@ -57,8 +57,8 @@ def register(subparsers):
                         "use (default: pointwise, the package's RELBO); the figures F8 and F9 "
                         "always show all three (docs page 'Readings of the Renyi VAE')")
     p.add_argument("--jobs", type=positive_int,
-                   help="processes drawing the figures (default: 2 where the platform can fork "
-                        "and has two CPUs, else 1)")
+                   help="processes drawing the figures (default: 2 on Linux with two CPUs or "
+                        "more, else 1)")
     p.add_argument("--format", type=formats, default=("png", "pdf"),
                    help="figure formats, comma separated (default png,pdf)")
     p.add_argument("--force", action="store_true",

@@ -324,16 +324,20 @@ _COST = {"F1_alpha_limit": 11, "F2_bounds_vs_alpha": 11, "F3_rotation": 12, "F4_
 
 
 def _check_jobs(jobs):
-    """``jobs`` as a process count: None -> 2 where the platform can fork (and has 2 CPUs),
-    else 1."""
+    """``jobs`` as a process count: None -> 2 on Linux with two CPUs or more, else 1 (forking
+    is not safe with every macOS framework, and Windows cannot fork)."""
     import multiprocessing
     import os
+    import sys
 
     if jobs is None:
-        can_fork = "fork" in multiprocessing.get_all_start_methods()
+        can_fork = (sys.platform.startswith("linux")
+                    and "fork" in multiprocessing.get_all_start_methods())
         return 2 if can_fork and (os.cpu_count() or 1) >= 2 else 1
     if isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or jobs < 1:
         raise ValueError(f"`jobs` must be a positive integer, got {jobs!r}")
+    if jobs > 1 and "fork" not in multiprocessing.get_all_start_methods():
+        raise ValueError(f"`jobs` must be 1 on a platform that cannot fork, got {jobs!r}")
     return int(jobs)
 
 
@@ -442,7 +446,7 @@ def build_report(spectrum="synthetic", k=None, sigma2=None, progress=None, figur
     save : callable, optional
         Called as ``save(stem, figure)`` as soon as each figure is drawn.
     jobs : int or None, default 1
-        Processes drawing the figures (None: 2 where the platform can fork and has two CPUs).
+        Processes drawing the figures (None: 2 on Linux with two CPUs or more, else 1).
         The others are forked; each calls ``save`` for its own figures and sends back only
         their captions and numbers.
 
@@ -661,8 +665,8 @@ def write_report(out, spectrum="synthetic", k=None, sigma2=None, formats=("png",
         The reading of the Renyi VAE whose RELBO the optima and objectives tables use; F8 and
         F9 always show all three.
     jobs : int or None, default None
-        Processes drawing the figures: None is 2 where the platform can fork and has two CPUs,
-        else 1 (see :func:`build_report`).
+        Processes drawing the figures: None is 2 on Linux with two CPUs or more, else 1 (see
+        :func:`build_report`).
 
     Returns
     -------

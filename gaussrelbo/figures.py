@@ -674,7 +674,7 @@ def fig_reading_rate_distortion(lam=None, k=3, sigma2=None, alphas=None, betas=N
         r = res["readings"][reading]
         if r["alpha"].size == 0:
             continue
-        span = rf"$\alpha$ = {r['alpha'].min():.3g} … {r['alpha'].max():.4g}"
+        span = rf"$\alpha$ = {r['alpha'].min():.4g} … {r['alpha'].max():.4g}"
         if reading == "escort":              # one point for every alpha: a marker
             ax.plot(r["rate"], r["distortion"], "D", color=col, ms=10, mfc="none", mew=1.4,
                     label=f"{word} optima, {span}")

@@ -382,8 +382,15 @@ def _forked(groups, draw):
     if not groups:
         yield lambda: []
         return
+    import importlib
     import multiprocessing
 
+    # what every process needs, imported once before the fork (the PDF backend alone, through
+    # fontTools, takes about 0.3 s)
+    for name in ("matplotlib.backends.backend_agg", "matplotlib.backends.backend_pdf",
+                 "PIL.PngImagePlugin", "gaussrelbo.basins", "gaussrelbo.readings",
+                 "gaussrelbo.optima", "gaussrelbo.datasets"):
+        importlib.import_module(name)
     ctx = multiprocessing.get_context("fork")
     procs = []
     try:

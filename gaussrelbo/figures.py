@@ -64,7 +64,7 @@ _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
 def _log_tick_text(x):
-    """A log-axis tick label as plain text: 0.01 ... 1000 as numbers, else 10⁻¹² or 2×10⁻⁵."""
+    """A log-axis tick label as plain text: 0.01 to 1000 as numbers, else 10⁻¹², 2×10⁻⁵."""
     if x <= 0 or not np.isfinite(x):
         return ""
     if 1e-2 <= x < 1e4:

@@ -9,9 +9,9 @@ from .model import DataMoments, LinearGaussianVAE
 from .objectives import (beta_elbo, distortion, elbo, log_evidence, rate, relbo, relbo_expansion,
                          renyi_term, vr_bound)
 
-__all__ = ["DEFAULT_SPECTRUM", "FIGURES", "TABLE_ALPHAS", "alpha_limit_table", "build_report", "default_problem",
-           "merge_duplicate_rows", "objectives_table", "optima_table", "problem_for",
-           "report_settings", "save_figure", "write_report"]
+__all__ = ["DEFAULT_SPECTRUM", "FIGURES", "TABLE_ALPHAS", "alpha_limit_table", "build_report",
+           "default_problem", "merge_duplicate_rows", "objectives_table", "optima_table",
+           "problem_for", "report_settings", "save_figure", "write_report"]
 
 #: The synthetic spectrum of Theory §8 (n = 6), used with k = 3 and sigma2 = 0.8.
 DEFAULT_SPECTRUM = (5.0, 4.0, 3.0, 2.0, 1.2, 0.5)
@@ -131,7 +131,8 @@ def alpha_limit_table(model, data, deltas=tuple(10.0 ** -np.arange(1, 13))):
 FIGURES = (("F1_alpha_limit", "fig_alpha_limit"), ("F2_bounds_vs_alpha", "fig_bounds_vs_alpha"),
            ("F3_rotation", "fig_rotation"), ("F4_landscape", "fig_landscape"),
            ("F5_collapse", "fig_collapse"), ("F6_rate_distortion", "fig_rate_distortion"),
-           ("F7_basins", "fig_basins"), ("F8_readings_rate_distortion", "fig_reading_rate_distortion"),
+           ("F7_basins", "fig_basins"),
+           ("F8_readings_rate_distortion", "fig_reading_rate_distortion"),
            ("F9_readings_collapse", "fig_reading_collapse"))
 
 #: Orders of the RELBO rows of the tables, per reading (the cross-entropy reading has an optimum

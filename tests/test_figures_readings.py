@@ -1,5 +1,5 @@
 """F8 and F9, the three readings of the Renyi VAE: the plotted data against closed forms written
-out here from the model (not taken from gaussrelbo.readings), and captions computed from the data."""
+out here from the model (not taken from gaussrelbo.readings), and captions computed from data."""
 
 import matplotlib
 

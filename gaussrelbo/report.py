@@ -325,15 +325,20 @@ _COST = {"F1_alpha_limit": 11, "F2_bounds_vs_alpha": 11, "F3_rotation": 12, "F4_
 
 
 def _check_jobs(jobs):
-    """``jobs`` as a process count: None -> 2 on Linux with two CPUs or more, else 1 (forking
-    is not safe with every macOS framework, and Windows cannot fork)."""
+    """``jobs`` as a process count: None -> 2 on Linux with two CPUs or more, in a process
+    without other Python threads and without a multithreaded framework loaded (JAX, PyTorch,
+    TensorFlow: forking them can deadlock), else 1 (forking is not safe with every macOS
+    framework, and Windows cannot fork)."""
     import multiprocessing
     import os
     import sys
+    import threading
 
     if jobs is None:
         can_fork = (sys.platform.startswith("linux")
-                    and "fork" in multiprocessing.get_all_start_methods())
+                    and "fork" in multiprocessing.get_all_start_methods()
+                    and threading.active_count() == 1
+                    and not any(m in sys.modules for m in ("jax", "torch", "tensorflow")))
         return 2 if can_fork and (os.cpu_count() or 1) >= 2 else 1
     if isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or jobs < 1:
         raise ValueError(f"`jobs` must be a positive integer, got {jobs!r}")
@@ -454,7 +459,8 @@ def build_report(spectrum="synthetic", k=None, sigma2=None, progress=None, figur
     save : callable, optional
         Called as ``save(stem, figure)`` as soon as each figure is drawn.
     jobs : int or None, default 1
-        Processes drawing the figures (None: 2 on Linux with two CPUs or more, else 1).
+        Processes drawing the figures (None: 2 on Linux with two CPUs or more, unless other
+        threads or JAX, PyTorch or TensorFlow are loaded; else 1).
         The others are forked; each calls ``save`` for its own figures and sends back only
         their captions and numbers.
 
@@ -673,8 +679,8 @@ def write_report(out, spectrum="synthetic", k=None, sigma2=None, formats=("png",
         The reading of the Renyi VAE whose RELBO the optima and objectives tables use; F8 and
         F9 always show all three.
     jobs : int or None, default None
-        Processes drawing the figures: None is 2 on Linux with two CPUs or more, else 1 (see
-        :func:`build_report`).
+        Processes drawing the figures: None is 2 on Linux with two CPUs or more, unless other
+        threads or JAX, PyTorch or TensorFlow are loaded (forking them can deadlock), else 1.
 
     Returns
     -------

@@ -235,31 +235,60 @@ def test_cli_reading_option(tmp_path, capsys):
     assert err.count("\n") == 1 and "--reading" in err
 
 
+_JOBS_SCRIPT = """
+import json, sys
+from pathlib import Path
+from gaussrelbo import figures
+from gaussrelbo.report import write_report
+out, jobs, fail = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "fail"
+if fail:
+    def boom(*args, **kwargs):
+        raise ValueError("planted failure in F1")
+    figures.fig_alpha_limit = boom
+write_report(out, figures=["F1_alpha_limit", "F6_rate_distortion"], jobs=jobs, formats=("png",))
+"""
+
+
+def _run_jobs(out, jobs, fail=False):
+    # a fresh interpreter: this test process may hold threads (JAX, from other tests) that a
+    # fork must not copy
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", _JOBS_SCRIPT, str(out), str(jobs),
+                           "fail" if fail else "ok"], capture_output=True, text=True)
+
+
 def test_jobs_give_the_same_report(tmp_path):
     from gaussrelbo.report import write_report
 
-    stems = ["F1_alpha_limit", "F6_rate_distortion"]         # two cheap figures
     out = {}
-    for jobs in (1, 2):
-        path = write_report(tmp_path / f"j{jobs}", figures=stems, jobs=jobs, formats=("png",))
+    for jobs in (1, 2):                  # F1 is drawn by the forked process when jobs = 2
+        proc = _run_jobs(tmp_path / f"j{jobs}", jobs)
+        assert proc.returncode == 0, proc.stderr
+        path = tmp_path / f"j{jobs}" / "report.md"
         out[jobs] = (path.read_text(), json.loads((path.parent / "numbers.json").read_text()))
         assert sorted(p.name for p in (path.parent / "figures").iterdir()) == [
-            f"{s}.png" for s in stems]
+            "F1_alpha_limit.png", "F6_rate_distortion.png"]
     assert out[1] == out[2]
     with pytest.raises(ValueError, match="`jobs` must be a positive integer, got 0"):
         write_report(tmp_path / "j0", jobs=0)
 
 
-def test_a_failing_process_fails_the_report(tmp_path, monkeypatch):
-    from gaussrelbo import figures
-    from gaussrelbo.report import write_report
+def test_a_failing_process_fails_the_report(tmp_path):
+    for jobs in (2, 1):
+        proc = _run_jobs(tmp_path / "r", jobs, fail=True)
+        assert proc.returncode == 1
+        assert "ValueError: planted failure in F1" in proc.stderr
+        assert list(tmp_path.iterdir()) == []            # nothing half-written is left
 
-    def boom(*args, **kwargs):
-        raise ValueError("planted failure in F1")
 
-    monkeypatch.setattr(figures, "fig_alpha_limit", boom)
-    for jobs in (2, 1):                  # F1 is drawn by the forked process when jobs = 2
-        with pytest.raises(ValueError, match="planted failure in F1"):
-            write_report(tmp_path / "r", jobs=jobs, formats=("png",),
-                         figures=["F1_alpha_limit", "F6_rate_distortion"])
-        assert list(tmp_path.iterdir()) == []
+def test_default_jobs_do_not_fork_a_multithreaded_process(monkeypatch):
+    import sys
+    import types
+
+    from gaussrelbo.report import _check_jobs
+
+    monkeypatch.setitem(sys.modules, "jax", types.ModuleType("jax"))
+    assert _check_jobs(None) == 1
+    assert _check_jobs(2) == 2                            # asked for: done

@@ -47,10 +47,18 @@ def register(subparsers):
     p.add_argument("--spectrum", default="synthetic",
                    help="built-in name (synthetic, design9, digits), scikit-learn data set, "
                         "a file of eigenvalues or a CSV data matrix (default: synthetic; the "
-                        "collapse figure then uses the embedded digits spectrum)")
+                        "collapse figures F5 and F9 then use the embedded digits spectrum)")
     p.add_argument("--k", type=positive_int, help="latent dimension (default 3, or 10 for n > 12)")
     p.add_argument("--sigma2", type=positive, help="fixed decoder noise (default: the mean of "
                    "the discarded eigenvalues)")
+    p.add_argument("--reading", choices=("pointwise", "escort", "cross_entropy"),
+                   default="pointwise",
+                   help="reading of the Renyi VAE whose RELBO the optima and objectives tables "
+                        "use (default: pointwise, the package's RELBO); the figures F8 and F9 "
+                        "always show all three (docs page 'Readings of the Renyi VAE')")
+    p.add_argument("--jobs", type=positive_int,
+                   help="processes drawing the figures (default: 2 on Linux with two CPUs or "
+                        "more, else 1)")
     p.add_argument("--format", type=formats, default=("png", "pdf"),
                    help="figure formats, comma separated (default png,pdf)")
     p.add_argument("--force", action="store_true",
@@ -68,6 +76,9 @@ def _command(args):
         parts += ["--k", str(args.k)]
     if args.sigma2 is not None:
         parts += ["--sigma2", repr(args.sigma2)]
+    parts += ["--reading", args.reading]
+    if args.jobs is not None:
+        parts += ["--jobs", str(args.jobs)]
     parts += ["--format", ",".join(args.format)] + (["--force"] if args.force else [])
     return " ".join(shlex.quote(p) for p in parts)
 
@@ -83,7 +94,7 @@ def run(args):
 
     path = write_report(args.out, spectrum=args.spectrum, k=args.k, sigma2=args.sigma2,
                         formats=args.format, force=args.force, progress=progress,
-                        command=_command(args))
+                        command=_command(args), reading=args.reading, jobs=args.jobs)
     print(f"wrote {path} (figures in {path.parent / 'figures'}, numbers in "
           f"{path.parent / 'numbers.json'}) in {time.perf_counter() - t0:.1f} s")
     return 0

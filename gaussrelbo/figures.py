@@ -20,7 +20,7 @@ from . import landscapes as L
 
 __all__ = ["ONE_COLUMN", "PALETTE", "TWO_COLUMN", "fig_alpha_limit", "fig_basins",
            "fig_bounds_vs_alpha", "fig_collapse", "fig_landscape", "fig_rate_distortion",
-           "fig_rotation"]
+           "fig_reading_collapse", "fig_reading_rate_distortion", "fig_rotation"]
 
 #: Figure widths in inches: one column and two columns of a two-column paper.
 ONE_COLUMN, TWO_COLUMN = 3.4, 7.0
@@ -60,7 +60,44 @@ def _freeze_colors(fig):
             artist.set_markeredgecolor(fixed(artist.get_markeredgecolor()))
 
 
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def _log_tick_text(x):
+    """A log-axis tick label as plain text: 0.01 to 1000 as numbers, else 10⁻¹², 2×10⁻⁵."""
+    if x <= 0 or not np.isfinite(x):
+        return ""
+    if 1e-2 <= x < 1e4:
+        return f"{x:g}"
+    e = int(np.floor(np.log10(x) + 1e-9))
+    m = round(x / 10.0**e, 6)
+    power = "10" + str(e).translate(_SUPERSCRIPT)
+    return power if m == 1 else f"{m:g}×{power}"
+
+
+def _plain_log_ticks(fig):
+    r"""Log-axis tick labels as plain Unicode text instead of matplotlib's default mathtext
+    (``$\mathdefault{10^{-3}}$``): the same labels, without a mathtext parse for each (the
+    larger part of the time spent writing the figures); which ticks carry a label is still
+    decided by matplotlib's log formatter."""
+    from matplotlib.ticker import LogFormatterSciNotation
+
+    class Plain(LogFormatterSciNotation):
+        def __call__(self, x, pos=None):
+            return _log_tick_text(x) if super().__call__(x, pos) else ""
+
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for get, put in ((axis.get_major_formatter, axis.set_major_formatter),
+                             (axis.get_minor_formatter, axis.set_minor_formatter)):
+                old = get()
+                if type(old) is LogFormatterSciNotation:   # matplotlib's default (base 10 here)
+                    put(Plain(10.0, labelOnlyBase=old.labelOnlyBase,
+                              minor_thresholds=old.minor_thresholds))
+
+
 def _finish(fig, caption, numbers):
+    _plain_log_ticks(fig)
     _freeze_colors(fig)
     fig.caption = caption
     fig.numbers = L.to_json(numbers)
@@ -388,9 +425,7 @@ def fig_collapse(lam=None, sigma2=None, k=None, betas=None, alphas=None, name=No
     name = name or ("digits" if lam is None else "user")
     res = L.collapse(lam, sigma2, k, betas, alphas)
     k, sigma2, lam_ = res["k"], res["sigma2"], res["lam"]
-    fig = Figure(figsize=(TWO_COLUMN, 3.4), layout="constrained")
-    fig.suptitle(rf"{name} spectrum: n = {lam_.size}, k = {k}, $\sigma^2$ = {sigma2:.3g}")
-    ax1, ax2, ax3 = fig.subplots(1, 3)
+    fig, (ax1, ax2, ax3) = _spectrum_figure(name, res, 3.4)
     for j, t in enumerate(res["thresholds"]):
         ax1.axvline(t, color="0.8", lw=0.6, zorder=0,
                     label=r"thresholds $\lambda_j/\sigma^2$" if j == 0 else None)
@@ -436,6 +471,14 @@ def fig_collapse(lam=None, sigma2=None, k=None, betas=None, alphas=None, name=No
                f"{', '.join(str(int(a)) for a in act_a)} dimension(s), the {kept} with "
                "lambda_j > sigma^2.")
     return _finish(fig, caption, res)
+
+
+def _spectrum_figure(name, res, height):
+    """A two-column figure of three panels titled with the spectrum drawn."""
+    fig = Figure(figsize=(TWO_COLUMN, height), layout="constrained")
+    fig.suptitle(rf"{name} spectrum: n = {len(res['lam'])}, k = {res['k']}, $\sigma^2$ = "
+                 rf"{res['sigma2']:.3g}")
+    return fig, fig.subplots(1, 3)
 
 
 def _nice_step(x):
@@ -582,3 +625,246 @@ def fig_basins(lam=None, k=3, sigma2=0.8, alphas=(0.1, 0.3, 1.0, 3.0, 10.0),
                f"{summary('relbo', alphas, 'alpha')}; beta-ELBO: "
                f"{summary('beta_elbo', betas, 'beta')}.")
     return _finish(fig, caption, res)
+
+
+#: Colour and words of each reading of the Renyi VAE in F8 and F9.
+_READING_STYLE = {"pointwise": ("C0", "pointwise (RELBO)"), "escort": ("C2", "escort"),
+                  "cross_entropy": ("C1", "cross-entropy")}
+
+
+@_styled
+def fig_reading_rate_distortion(lam=None, k=3, sigma2=None, alphas=None, betas=None):
+    r"""F8: the optima of the three readings of the Renyi VAE in the rate-distortion plane
+    (Alemi et al. 2018), against the beta-ELBO frontier.
+
+    Pointwise (the package's RELBO), escort-Jensen and data-level cross-entropy readings (see
+    the docs page "Readings of the Renyi VAE"), each at its global optimum for alpha in
+    [0.1, 10] (cross-entropy only where it has one: 0 < alpha < 2 and
+    :math:`\sigma^2 > (1-\alpha)\lambda_{k+1}`), beside the beta-ELBO optima for a range of
+    beta, all at one fixed :math:`\sigma^2` with optimal diagonal encoders.  At alpha = 1 every
+    reading is the ELBO, whose optimum is the beta = 1 point of the frontier (marked).  The
+    caption reports the matched beta (:func:`gaussrelbo.readings.matched_beta`, the beta-ELBO
+    optimum with the same rate) and the excess distortion at equal rate.
+
+    Parameters
+    ----------
+    lam : array_like, shape (n,), optional
+        Eigenvalues, descending (default: the synthetic spectrum).
+    k : int
+        Latent dimensions.
+    sigma2 : float, optional
+        Fixed decoder noise (default: the mean of the discarded eigenvalues).
+    alphas, betas : array_like, optional
+        Orders of the readings (default: 61 values on [0.1, 10], log-spaced, and the
+        cross-entropy reading's critical orders) and rate weights of the frontier (default: 81
+        values from 0.05 to :math:`\lambda_1/\sigma^2`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        With ``caption`` and ``numbers`` attributes.
+    """
+    res = L.reading_rate_distortion(lam, k, sigma2, alphas, betas)
+    fig = Figure(figsize=(ONE_COLUMN, 4.8), layout="constrained")
+    ax = fig.add_subplot()
+    b = res["beta"]
+    ax.plot(res["beta_rate"], res["beta_distortion"], "-", color="C7", lw=1.4,
+            label=rf"$\beta$-ELBO frontier ($\beta$ = {b.min():.3g} … {b.max():.3g})")
+    for reading, (col, word) in _READING_STYLE.items():
+        r = res["readings"][reading]
+        if r["alpha"].size == 0:
+            continue
+        span = rf"$\alpha$ = {r['alpha'].min():.4g} … {r['alpha'].max():.4g}"
+        if reading == "escort":              # one point for every alpha: a marker
+            ax.plot(r["rate"], r["distortion"], "D", color=col, ms=10, mfc="none", mew=1.4,
+                    label=f"{word} optima, {span}")
+            continue
+        ax.plot(r["rate"], r["distortion"], "o-", color=col, ms=2.5, lw=1.2,
+                label=f"{word} optima, {span}")
+        for i in (int(np.argmin(r["alpha"])), int(np.argmax(r["alpha"]))):
+            ax.annotate(rf"$\alpha$={r['alpha'][i]:.4g}", (r["rate"][i], r["distortion"][i]),
+                        textcoords="offset points", xytext=(4, 3), fontsize=8, color=col)
+    ax.plot(res["elbo_rate"], res["elbo_distortion"], "*", color="C4", mec="k", ms=11,
+            label=r"$\alpha$ = 1: ELBO optimum ($\beta$ = 1)", zorder=5)
+    ax.set_xlabel("rate R (nats)")
+    ax.set_ylabel("distortion D (nats)")
+    ax.set_title(rf"Readings against the $\beta$-ELBO, k = {res['k']}, $\sigma^2$ = "
+                 rf"{res['sigma2']:.3g}")
+    fig.legend(loc="outside lower center", ncol=1)
+    caption = _reading_rd_caption(res)
+    return _finish(fig, caption, res)
+
+
+def _reading_rd_caption(res):
+    """F8's caption, every number from ``res`` (a result of
+    :func:`gaussrelbo.landscapes.reading_rate_distortion`)."""
+    rows = res["matched"]
+
+    def listing(reading, with_eff=False):
+        out = []
+        for m in (r for r in rows if r["reading"] == reading):
+            eff = (f", beta_eff = 1/(2 - alpha) = {m['beta_eff']:.3g}" if with_eff else "")
+            out.append(f"alpha = {m['alpha']:g}: beta = {m['beta']:.3g}{eff}, excess "
+                       f"{m['excess']:.3g}")
+        return "; ".join(out)
+
+    ce = res["readings"]["cross_entropy"]["alpha"]
+    esc = [r for r in rows if r["reading"] == "escort"]
+    parts = [f"F8. Global optima of the three readings of the Renyi VAE in the rate-distortion "
+             f"plane (k = {res['k']}, fixed sigma^2 = {res['sigma2']:.4g}, optimal diagonal "
+             f"encoders), against the beta-ELBO frontier for beta in [{res['beta'].min():.3g}, "
+             f"{res['beta'].max():.3g}]. At alpha = 1 every reading is the ELBO: its optimum "
+             f"is the frontier's beta = 1 point (R = {res['elbo_rate']:.4g}, "
+             f"D = {res['elbo_distortion']:.4g} nats)."]
+    if esc:
+        parts.append("The escort reading's optimum is that point for every alpha (its encoder "
+                     f"is the exact posterior): matched beta = {esc[0]['beta']:.3g}, excess "
+                     f"{max(abs(r['excess']) for r in esc):.2g} nats.")
+    parts.append("Matched beta (the beta-ELBO optimum with the same rate) and the excess "
+                 "distortion at equal rate (nats) of the pointwise reading: "
+                 f"{listing('pointwise')}.")
+    if ce.size:
+        parts.append(f"The cross-entropy reading has an optimum for alpha in "
+                     f"[{ce.min():.3g}, {ce.max():.3g}] of the orders drawn; "
+                     f"{listing('cross_entropy', True) or 'none of the listed orders'}.")
+    else:
+        parts.append("The cross-entropy reading has no optimum at the orders drawn.")
+    return " ".join(parts)
+
+
+@_styled
+def fig_reading_collapse(lam=None, k=None, sigma2=None, alphas=None, betas=None, name=None):
+    r"""F9: collapse cascades -- active latent dimensions of each reading's global optimum
+    against alpha, beside the beta-ELBO's against beta.
+
+    Pointwise and escort readings keep every dimension with :math:`\lambda_j > \sigma^2` for
+    every alpha; the cross-entropy reading switches dimension j off at
+    :math:`\alpha_j = 2 - \sigma^2/\lambda_j`, the beta-ELBO at :math:`\beta = \lambda_j/\sigma^2`
+    (Lucas et al. 2019), so the cross-entropy count at alpha is the beta-ELBO's at
+    :math:`\beta_{\rm eff} = 1/(2-\alpha)`, drawn as markers on the right.  The middle panel
+    shows the cross-entropy cascade on a linear axis ending at alpha = 2 ("CE" in the legends).
+
+    Parameters
+    ----------
+    lam : array_like, shape (n,), optional
+        Eigenvalues, descending (default: the embedded digits spectrum).
+    k : int, optional
+        Latent dimensions, 1 <= k < n (default: min(10, n - 1)).
+    sigma2 : float, optional
+        Fixed decoder noise (default: the mean of the discarded eigenvalues).
+    alphas, betas : array_like, optional
+        Grids (default: 41 orders on [0.1, 10] and 100 values of beta around the thresholds);
+        the critical values inside a grid, and a point just above each, are added.
+    name : str, optional
+        Name of the spectrum for the title and caption (default: "digits" when ``lam`` is None,
+        else "user").
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        With ``caption`` and ``numbers`` attributes.
+    """
+    name = name or ("digits" if lam is None else "user")
+    res = L.reading_collapse(lam, k, sigma2, alphas, betas)
+    k = res["k"]
+    fig, (axa, axz, axb) = _spectrum_figure(name, res, 4.2)
+    a = res["alpha"]
+    crit = res["critical_alpha"]
+    floor = res["ce_no_optimum_below"]
+    counts = {}
+    for reading in _READING_STYLE:
+        c = np.asarray(res["active"][reading], dtype=float)
+        c[c < 0] = np.nan                        # no optimum: not drawn
+        counts[reading] = c
+    ce_col, ce_word = _READING_STYLE["cross_entropy"]
+    # (a) every reading over the whole range of alpha
+    if floor > a.min():
+        axa.axvspan(a.min(), floor, color=ce_col, alpha=0.1, lw=0, label=r"CE: $-\infty$")
+    axa.axvspan(2.0, a.max(), color="0.5", alpha=0.12, lw=0, label="CE: unbounded")
+    axa.step(a, counts["pointwise"], where="post", color=_READING_STYLE["pointwise"][0],
+             lw=3.0, alpha=0.6, label=_READING_STYLE["pointwise"][1])
+    axa.plot(a, counts["escort"], "o", color=_READING_STYLE["escort"][0], mfc="none", ms=3.5,
+             label=_READING_STYLE["escort"][1])
+    axa.step(a, counts["cross_entropy"], where="post", color=ce_col, lw=1.4, label=ce_word)
+    axa.axvline(1.0, color="k", lw=0.8, ls=":", label=r"$\alpha$ = 1")
+    axa.set_xscale("log")
+    axa.set_xlabel(r"$\alpha$")
+    axa.set_title(r"(a) readings against $\alpha$")
+    # (b) the cross-entropy cascade, on a linear axis ending at alpha = 2
+    inside = crit[(crit > 0) & (crit < 2)]
+    lo = max(float(inside.min()) if inside.size else 1.0, floor)
+    lo = max(lo - 0.15 * (2.0 - lo), float(a.min()))
+    zoom = (a >= lo) & (a < 2.0)
+    for j, t in enumerate(inside[inside >= lo]):
+        axz.axvline(t, color="0.8", lw=0.6, zorder=0,
+                    label=r"$\alpha_j = 2 - \sigma^2/\lambda_j$" if j == 0 else None)
+    axz.step(a[zoom], counts["cross_entropy"][zoom], where="post", color=ce_col, lw=1.6,
+             label=ce_word)
+    axz.set_xlim(lo, 2.0)
+    axz.set_xlabel(r"$\alpha$")
+    axz.set_title(r"(b) cross-entropy near $\alpha$ = 2")
+    # (c) the beta-ELBO, and the cross-entropy counts at beta_eff = 1/(2 - alpha)
+    for j, t in enumerate(res["beta_thresholds"]):
+        axb.axvline(t, color="0.8", lw=0.6, zorder=0,
+                    label=r"$\lambda_j/\sigma^2$" if j == 0 else None)
+    b = res["beta"]
+    axb.step(b, res["active_vs_beta"], where="post", color="C7", lw=1.6,
+             label=r"$\beta$-ELBO")
+    be = np.asarray(res["beta_eff"])
+    on = be <= b.max()
+    axb.plot(be[on], np.asarray(res["ce_active_at_beta_eff"])[on], "o", color=ce_col,
+             mfc="none", ms=4, label=r"CE at $\beta = \frac{1}{2-\alpha}$")
+    axb.axvline(1.0, color="k", lw=0.8, ls=":", label=r"$\beta$ = 1")
+    axb.set_xscale("log")
+    axb.set_xlabel(r"$\beta$")
+    axb.set_title(r"(c) $\beta$-ELBO against $\beta$")
+    for ax in (axa, axz, axb):
+        ax.set_ylabel("active latent dimensions")
+        ax.set_ylim(-0.5, k + 0.5)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1)
+    res["name"] = name
+    return _finish(fig, _reading_collapse_caption(res), res)
+
+
+def _reading_collapse_caption(res):
+    """F9's caption, every number from ``res`` (a result of
+    :func:`gaussrelbo.landscapes.reading_collapse`, with ``name``)."""
+    act, a = res["active"], np.asarray(res["alpha"])
+    k, s2 = res["k"], res["sigma2"]
+
+    def kept(reading):
+        c = np.unique(np.asarray(act[reading]))
+        return ", ".join(str(int(x)) for x in c[c >= 0])
+
+    ce = np.asarray(act["cross_entropy"])
+    has = ce >= 0
+    crit = np.asarray(res["critical_alpha"])
+    crit = crit[(crit > 0) & (crit < 2)]
+    same = np.asarray(res["ce_active_at_beta_eff"]) == np.asarray(
+        res["beta_elbo_active_at_beta_eff"])
+    parts = [f"F9 ({res['name']} spectrum, n = {len(res['lam'])}, k = {k}, fixed sigma^2 = "
+             f"{s2:.4g}). (a) The pointwise and escort readings keep {kept('pointwise')} and "
+             f"{kept('escort')} latent dimension(s) for every alpha in [{a.min():g}, "
+             f"{a.max():g}] (those with lambda_j > sigma^2: alpha never collapses them)."]
+    if has.any():
+        lo, hi = a[has].min(), a[has].max()
+        floor = res["ce_no_optimum_below"]
+        why = (f" (below alpha = {floor:.4g}, sigma^2 <= (1 - alpha) lambda_(k+1): -inf for "
+               "every decoder; from alpha = 2 on, unbounded)" if floor > 0
+               else " (from alpha = 2 on it is unbounded)")
+        parts.append(f"(a, b) The cross-entropy reading has an optimum for alpha in [{lo:.4g}, "
+                     f"{hi:.4g}] of the orders drawn{why}; it keeps "
+                     f"{int(ce[has].max())} to {int(ce[has].min())} dimension(s), switching "
+                     f"them off one at a time at alpha_j = 2 - sigma^2/lambda_j"
+                     + (f", from {crit.min():.4g} to {crit.max():.4g}." if crit.size else "."))
+    parts.append(f"(c) The beta-ELBO switches them off at beta = lambda_j/sigma^2, from "
+                 f"{np.min(res['beta_thresholds']):.4g} to {np.max(res['beta_thresholds']):.4g};"
+                 f" the cross-entropy count at alpha equals the beta-ELBO count at "
+                 f"beta_eff = 1/(2 - alpha) at {int(same.sum())} of {same.size} orders "
+                 "(markers; the critical orders themselves left out).")
+    ex = [f"alpha = {e['alpha']:g} (beta_eff = {e['beta_eff']:.3g}): cross-entropy "
+          f"{e['ce_active'] if e['ce_active'] >= 0 else 'no optimum'}, beta-ELBO "
+          f"{e['beta_elbo_active']}" for e in res["examples"]]
+    if ex:
+        parts.append("Active counts: " + "; ".join(ex) + ".")
+    return " ".join(parts)

@@ -15,7 +15,8 @@ from . import _generated as g
 from .objectives import elbo, log_evidence, relbo, relbo_expansion, vr_bound
 
 __all__ = ["alpha_limit", "basins", "bounds_vs_alpha", "collapse", "landscape", "point_label",
-           "rate_distortion", "rotation", "to_json"]
+           "rate_distortion", "reading_collapse", "reading_rate_distortion", "rotation",
+           "to_json"]
 
 
 def to_json(obj):
@@ -284,6 +285,25 @@ def _with_steps(grid, thresholds):
     return np.unique(np.concatenate([grid, thr, thr * (1.0 + 1e-12)]))
 
 
+def _collapse_problem(lam, k):
+    """Spectrum and k of a collapse figure: the embedded digits spectrum by default, and
+    1 <= k < n (default min(10, n - 1))."""
+    from .datasets import load_spectrum
+
+    lam = load_spectrum("digits") if lam is None else np.asarray(lam, dtype=float)
+    n = lam.size
+    k = min(10, n - 1) if k is None else k
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n:
+        raise ValueError(f"`k` must be an integer in [1, n-1={n - 1}], got {k!r}")
+    return lam, int(k)
+
+
+def _fixed_sigma2(lam, k, sigma2):
+    """The fixed noise of a collapse or readings figure: ``sigma2``, or the pPCA
+    maximum-likelihood value (the mean of the discarded eigenvalues)."""
+    return float(lam[k:].mean()) if sigma2 is None else float(sigma2)
+
+
 def collapse(lam=None, sigma2=None, k=None, betas=None, alphas=None):
     r"""Active latent dimensions of the global optimum against beta, the noise level and alpha.
 
@@ -306,15 +326,10 @@ def collapse(lam=None, sigma2=None, k=None, betas=None, alphas=None):
         ``relbo_active_vs_sigma2`` (RELBO at ``relbo_alpha_vs_sigma2``), ``alpha``/
         ``active_vs_alpha`` and ``relbo_kept`` = #{j <= k: lambda_j > sigma2}.
     """
-    from .datasets import load_spectrum
     from .optima import collapse_thresholds, global_maximum
 
-    lam = load_spectrum("digits") if lam is None else np.asarray(lam, dtype=float)
-    n = lam.size
-    k = min(10, n - 1) if k is None else k
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n:
-        raise ValueError(f"`k` must be an integer in [1, n-1={n - 1}], got {k!r}")
-    sigma2 = float(lam[k:].mean()) if sigma2 is None else float(sigma2)
+    lam, k = _collapse_problem(lam, k)
+    sigma2 = _fixed_sigma2(lam, k, sigma2)
     thr = collapse_thresholds(lam[:k], sigma2)                 # lambda_j / sigma2, j <= k
     betas = (np.geomspace(min(0.1, 0.5 * thr.min()), 2.0 * thr.max(), 120) if betas is None
              else np.asarray(betas, dtype=float))
@@ -461,3 +476,189 @@ def basins(lam=None, k=3, sigma2=0.8, alphas=(0.1, 0.3, 1.0, 3.0, 10.0),
         out[objective] = {"params": [float(p) for p in params], "fractions": bm.fractions,
                           "global_fraction": np.array(glob)}
     return out
+
+
+# ---- F8, F9: the three readings of the Renyi VAE -------------------------------------------------
+
+def _optimum_or_none(lam, k, alpha, reading, sigma2):
+    """A reading's global maximum, or None where it has none (``"cross_entropy"`` for
+    alpha >= 2, or -inf for every decoder at this fixed sigma2)."""
+    from .readings import reading_global_maximum
+
+    if reading == "cross_entropy" and not alpha < 2.0:
+        return None
+    try:
+        return reading_global_maximum(lam, k, float(alpha), reading, sigma2)
+    except ValueError:
+        if reading == "cross_entropy":
+            return None
+        raise
+
+
+def reading_rate_distortion(lam=None, k=3, sigma2=None, alphas=None, betas=None,
+                            matched=(("pointwise", (0.1, 0.25, 0.5, 2.0, 10.0)),
+                                     ("escort", (0.5, 2.0)),
+                                     ("cross_entropy", (0.5, 1.5, 1.9)))):
+    r"""Rate and distortion (Alemi et al. 2018) of the global optimum of each reading of the
+    Renyi VAE against alpha, beside the beta-ELBO frontier, and the matched beta.
+
+    All at one fixed :math:`\sigma^2`, top-k decoders, optimal diagonal encoders.  The
+    ``"cross_entropy"`` reading enters only where it has an optimum: :math:`0 < \alpha < 2`
+    and :math:`\sigma^2 > (1-\alpha)\lambda_{k+1}`.
+
+    Parameters
+    ----------
+    lam : array_like, shape (n,), optional
+        Eigenvalues, descending (default: the synthetic spectrum).
+    k : int
+        Latent dimensions.
+    sigma2 : float, optional
+        Fixed decoder noise (default: the mean of :math:`\lambda_{k+1..n}`, the pPCA
+        maximum-likelihood value).
+    alphas : array_like, optional
+        Orders (default: 61 values on [0.1, 10], log-spaced; for ``"cross_entropy"`` the
+        critical orders :math:`2 - \sigma^2/\lambda_j` inside (0, 2) are added).
+    betas : array_like, optional
+        The beta-ELBO frontier (default: 81 values from 0.05 to :math:`\lambda_1/\sigma^2`).
+    matched : sequence of (str, sequence of float)
+        Reading and orders at which :func:`gaussrelbo.readings.matched_beta` is reported
+        (orders where the reading has no optimum are skipped).
+
+    Returns
+    -------
+    dict
+        ``lam``, ``k``, ``sigma2``; ``beta``, ``beta_rate``, ``beta_distortion`` (the
+        frontier); ``readings``: reading -> ``alpha``, ``rate``, ``distortion``, ``value``,
+        ``active`` (arrays over the orders with an optimum); ``no_optimum``: reading -> orders
+        without one; ``elbo_rate``, ``elbo_distortion`` (alpha = beta = 1); ``matched``: rows
+        ``reading``, ``alpha``, ``beta``, ``beta_eff`` (:math:`1/(2-\alpha)`, cross_entropy
+        only), ``rate``, ``distortion``, ``beta_distortion``, ``excess``.
+    """
+    from .optima import global_maximum
+    from .readings import READINGS, critical_alpha, matched_beta
+
+    lam = _lam(lam)
+    s2 = _fixed_sigma2(lam, k, sigma2)
+    alphas = (np.geomspace(0.1, 10.0, 61) if alphas is None
+              else np.asarray(alphas, dtype=float))
+    crit = critical_alpha(lam[:k], s2)
+    betas = (np.geomspace(0.05, lam[0] / s2, 81) if betas is None
+             else np.asarray(betas, dtype=float))
+    out = {"lam": lam, "k": int(k), "sigma2": s2, "beta": betas, "readings": {},
+           "no_optimum": {}}
+    fb = [global_maximum(lam, k, "beta_elbo", beta=float(b), sigma2=s2) for b in betas]
+    out["beta_rate"] = np.array([p.rate for p in fb])
+    out["beta_distortion"] = np.array([p.distortion for p in fb])
+    for reading in READINGS:
+        grid = alphas
+        if reading == "cross_entropy":
+            grid = np.unique(np.concatenate([alphas, crit[(crit > 0) & (crit < 2)]]))
+        pts = [(a, _optimum_or_none(lam, k, a, reading, s2)) for a in grid]
+        ok = [(a, p) for a, p in pts if p is not None]
+        out["readings"][reading] = {
+            "alpha": np.array([a for a, _ in ok]),
+            "rate": np.array([p.rate for _, p in ok]),
+            "distortion": np.array([p.distortion for _, p in ok]),
+            "value": np.array([p.value for _, p in ok]),
+            "active": np.array([p.active for _, p in ok], dtype=int)}
+        out["no_optimum"][reading] = np.array([a for a, p in pts if p is None])
+    e1 = global_maximum(lam, k, "elbo", sigma2=s2)
+    out["elbo_rate"], out["elbo_distortion"] = float(e1.rate), float(e1.distortion)
+    rows = []
+    for reading, orders in matched:
+        for a in orders:
+            if _optimum_or_none(lam, k, a, reading, s2) is None:
+                continue
+            m = matched_beta(float(a), lam, k, s2, reading=reading)
+            rows.append({"reading": reading, "alpha": float(a), "beta": m.beta,
+                         "beta_eff": (1.0 / (2.0 - a) if reading == "cross_entropy"
+                                      else None),
+                         "rate": m.rate, "distortion": m.distortion,
+                         "beta_distortion": m.beta_distortion, "excess": m.excess})
+    out["matched"] = rows
+    return out
+
+
+def reading_collapse(lam=None, k=None, sigma2=None, alphas=None, betas=None,
+                     examples=(1.5, 1.9)):
+    r"""Active latent dimensions of the global optimum of each reading against alpha, and of
+    the beta-ELBO against beta, at one fixed :math:`\sigma^2`.
+
+    Dimension j collapses iff :math:`\lambda_j \le \sigma^2` for the pointwise and escort
+    readings (every alpha), iff :math:`\lambda_j \le \sigma^2/(2-\alpha)` for the
+    cross-entropy reading, and iff :math:`\lambda_j \le \beta\sigma^2` for the beta-ELBO
+    (Lucas et al. 2019): the cross-entropy reading's count at alpha is the beta-ELBO's at
+    :math:`\beta_{\rm eff} = 1/(2-\alpha)`.  The counts here come from the global maxima
+    (:func:`gaussrelbo.readings.active_counts`, :func:`gaussrelbo.optima.global_maximum`).
+
+    Parameters
+    ----------
+    lam : array_like, shape (n,), optional
+        Eigenvalues, descending (default: the embedded digits spectrum).
+    k : int, optional
+        Latent dimensions, 1 <= k < n (default: min(10, n - 1)).
+    sigma2 : float, optional
+        Fixed decoder noise (default: the mean of :math:`\lambda_{k+1..n}`).
+    alphas, betas : array_like, optional
+        Grids (default: 41 orders on [0.1, 10] and 100 values of beta around the
+        thresholds); the critical values inside a grid, and a point just above each, are added
+        so that steps drawn through the counts change exactly at them.
+    examples : sequence of float
+        Orders in (0, 2) at which the cross-entropy count and the beta-ELBO count at
+        :math:`1/(2-\alpha)` are reported side by side.
+
+    Returns
+    -------
+    dict
+        ``lam``, ``k``, ``sigma2``; ``alpha`` and ``active`` (reading -> counts over
+        ``alpha``; -1 where the reading has no optimum); ``critical_alpha`` (cross-entropy,
+        :math:`2 - \sigma^2/\lambda_j`, j <= k), ``ce_no_optimum_below`` (:math:`1 -
+        \sigma^2/\lambda_{k+1}`: below it the cross-entropy reading is :math:`-\infty` for
+        every decoder; 0 if none); ``beta``, ``active_vs_beta``, ``beta_thresholds``
+        (:math:`\lambda_j/\sigma^2`); ``beta_eff`` (:math:`1/(2-\alpha)` at the orders where
+        the cross-entropy reading has an optimum), ``ce_active_at_beta_eff``,
+        ``beta_elbo_active_at_beta_eff``; ``examples`` (rows ``alpha``, ``beta_eff``,
+        ``ce_active``, ``beta_elbo_active``).
+    """
+    from .optima import collapse_thresholds, global_maximum
+    from .readings import READINGS, active_counts, critical_alpha
+
+    lam, k = _collapse_problem(lam, k)
+    s2 = _fixed_sigma2(lam, k, sigma2)
+    crit = critical_alpha(lam[:k], s2)
+    floor = max(1.0 - s2 / lam[k], 0.0) if lam[k] > 0 else 0.0
+    alphas = np.geomspace(0.1, 10.0, 41) if alphas is None else np.asarray(alphas, dtype=float)
+    alphas = _with_steps(alphas, np.concatenate([crit[(crit > 0) & (crit < 2)],
+                                                 [floor] if floor > 0 else []]))
+    if alphas.min() < 2.0 < alphas.max():        # where the cross-entropy reading ends
+        alphas = np.union1d(alphas, [2.0])
+    active = {}
+    for reading in READINGS:
+        counts = np.full(alphas.size, -1)
+        defined = alphas < 2.0 if reading == "cross_entropy" else np.ones(alphas.size, bool)
+        counts[defined] = active_counts(lam, k, alphas[defined], reading, s2)
+        active[reading] = counts
+    thr = collapse_thresholds(lam[:k], s2)                       # lambda_j / sigma2
+    betas = (np.geomspace(min(0.1, 0.5 * thr.min()), 2.0 * thr.max(), 100) if betas is None
+             else np.asarray(betas, dtype=float))
+    betas = _with_steps(betas, thr)
+
+    def beta_active(b):
+        return int(global_maximum(lam, k, "beta_elbo", beta=float(b), sigma2=s2).active)
+
+    # where the cross-entropy reading has an optimum, off the critical orders themselves (at
+    # alpha_j both counts are decided by rounding: lambda_j = sigma2/(2 - alpha_j) exactly)
+    has = (active["cross_entropy"] >= 0) & ~np.isin(alphas, crit)
+    beta_eff = 1.0 / (2.0 - alphas[has])
+    rows = []
+    for a in examples:
+        (c,) = active_counts(lam, k, [a], "cross_entropy", s2)
+        rows.append({"alpha": float(a), "beta_eff": 1.0 / (2.0 - a), "ce_active": int(c),
+                     "beta_elbo_active": beta_active(1.0 / (2.0 - a))})
+    return {"lam": lam, "k": int(k), "sigma2": s2, "alpha": alphas, "active": active,
+            "critical_alpha": crit, "ce_no_optimum_below": float(floor),
+            "beta": betas, "active_vs_beta": np.array([beta_active(b) for b in betas]),
+            "beta_thresholds": np.asarray(thr), "beta_eff": beta_eff,
+            "ce_active_at_beta_eff": active["cross_entropy"][has],
+            "beta_elbo_active_at_beta_eff": np.array([beta_active(b) for b in beta_eff]),
+            "examples": rows}

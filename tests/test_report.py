@@ -96,11 +96,15 @@ def test_header_records_version_command_and_settings(report_dir):
     assert f"gaussrelbo report --out {report_dir}" in head
     assert "spectrum **synthetic** (n = 6), k = 3" in head
     # the collapse figure is drawn on another spectrum, and the header says which
-    assert "F5 (collapse) is drawn on the embedded digits spectrum (n = 64, k = 10)" in head
+    assert ("F5 (collapse) and F9 (collapse cascades of the readings) are drawn on the embedded "
+            "digits spectrum (n = 64, k = 10)") in head
+    assert "reading **pointwise**" in head
     nums = json.loads((report_dir / "numbers.json").read_text())
     assert nums["version"] == gaussrelbo.__version__
     assert nums["command"].startswith("gaussrelbo report --out")
     assert "embedded digits spectrum, n = 64, k = 10" in md
+    assert nums["settings"]["reading"] == "pointwise"
+    assert "--reading pointwise" in nums["command"]
 
 
 def test_optima_table_has_no_repeated_rows(report_dir):
@@ -152,3 +156,139 @@ def test_k_below_two_is_refused_before_any_figure(tmp_path, capsys):
     assert err.count("\n") == 1
     assert "`k` must be an integer in [2" in err
     assert not out.exists()
+
+
+def test_f8_f9_in_the_report(report_dir):
+    md = (report_dir / "report.md").read_text()
+    nums = json.loads((report_dir / "numbers.json").read_text())
+    for stem in ("F8_readings_rate_distortion", "F9_readings_collapse"):
+        for fmt in ("png", "pdf"):
+            assert (report_dir / "figures" / f"{stem}.{fmt}").stat().st_size > 10_000
+        assert f"![{stem}](figures/{stem}.png)" in md
+    assert "\nF8. Global optima of the three readings" in md
+    assert "\nF9 (embedded digits spectrum, n = 64, k = 10" in md
+    f8 = nums["figures"]["F8_readings_rate_distortion"]
+    assert set(f8["readings"]) == {"pointwise", "escort", "cross_entropy"}
+    assert f8["sigma2"] == nums["settings"]["sigma2"] and f8["k"] == nums["settings"]["k"]
+    f9 = nums["figures"]["F9_readings_collapse"]
+    assert f9["k"] == 10 and len(f9["lam"]) == 64
+
+
+def _ce_value(lam, k, s2, a):
+    """The cross-entropy reading's maximum at fixed s2, per direction (model variance c = (2 - a)
+    lambda_j where that exceeds s2, else s2): -1/2 log(2 pi c) + log(1 - (1 - a) lambda/c) /
+    (2 (1 - a))."""
+    c = np.full(lam.size, s2)
+    c[:k] = np.maximum((2 - a) * lam[:k], s2)
+    return float(np.sum(-0.5 * np.log(2 * np.pi * c)
+                        + np.log1p(-(1 - a) * lam / c) / (2 * (1 - a))))
+
+
+def test_reading_selects_the_tables():
+    from gaussrelbo.report import build_report
+
+    lam, k, s2 = report_settings("synthetic")
+    _, md, nums = build_report(figures=[], reading="cross_entropy")
+    assert nums["settings"]["reading"] == "cross_entropy"
+    assert "reading **cross_entropy**" in md
+    rows = {(n, r["sigma2_mode"]): r for r in nums["tables"]["global_optima"]
+            for n in r["objective"].split("; ")}
+    for a in (0.5, 1.5):
+        row = rows[(f"RELBO[cross_entropy] alpha={a:g}", "fixed")]
+        assert row["value"] == pytest.approx(_ce_value(lam, k, s2, a), rel=1e-12)
+        assert row["active"] == int(np.sum((2 - a) * lam[:k] > s2))
+    # at alpha = 1 the reading is the ELBO: its maximum is the log-likelihood's row
+    assert ("RELBO[cross_entropy] alpha=1", "fixed = learned") in rows
+    assert rows[("RELBO[cross_entropy] alpha=1", "fixed = learned")]["objective"].startswith(
+        "log-likelihood")
+    thr = nums["tables"]["collapse_thresholds"]
+    assert [t["critical_alpha"] for t in thr] == pytest.approx(list(2 - s2 / lam[:len(thr)]))
+    names = [r["objective"] for r in nums["tables"]["objectives"]]
+    assert "RELBO[cross_entropy] alpha=0.5" in names and "RELBO alpha=0.5" not in names
+    # escort: the pPCA maximum likelihood with the ELBO's split, for every alpha
+    _, md, nums = build_report(figures=[], reading="escort")
+    rows = nums["tables"]["global_optima"]
+    first = rows[0]["objective"].split("; ")
+    assert {"log-likelihood", "RELBO[escort] alpha=0.25", "RELBO[escort] alpha=4"} <= set(first)
+    with pytest.raises(ValueError, match="`reading` must be one of pointwise, escort, "
+                                         "cross_entropy, got 'bogus'"):
+        build_report(figures=[], reading="bogus")
+
+
+def test_reading_without_a_maximum_is_said_in_the_table():
+    from gaussrelbo.report import optima_table
+
+    lam, k, s2 = report_settings("synthetic")
+    # alpha = 0.25: s2 = 1.23 <= (1 - alpha) lambda_4 = 1.5, -inf for every decoder
+    rows = optima_table(lam, k, s2, alphas=(0.25,), betas=(), reading="cross_entropy")
+    (fixed,) = [r for r in rows if r["objective"].startswith("RELBO") and
+                r["sigma2_mode"] == "fixed"]
+    assert fixed["value"] is None and fixed["active"] is None
+    assert "-inf for every decoder" in fixed["note"]
+
+
+def test_cli_reading_option(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:          # argparse refuses the choice
+        cli.main(["report", "--reading", "bogus", "--out", str(tmp_path / "x")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--reading" in err
+
+
+_JOBS_SCRIPT = """
+import json, sys
+from pathlib import Path
+from gaussrelbo import figures
+from gaussrelbo.report import write_report
+out, jobs, fail = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "fail"
+if fail:
+    def boom(*args, **kwargs):
+        raise ValueError("planted failure in F1")
+    figures.fig_alpha_limit = boom
+write_report(out, figures=["F1_alpha_limit", "F6_rate_distortion"], jobs=jobs, formats=("png",))
+"""
+
+
+def _run_jobs(out, jobs, fail=False):
+    # a fresh interpreter: this test process may hold threads (JAX, from other tests) that a
+    # fork must not copy
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", _JOBS_SCRIPT, str(out), str(jobs),
+                           "fail" if fail else "ok"], capture_output=True, text=True)
+
+
+def test_jobs_give_the_same_report(tmp_path):
+    from gaussrelbo.report import write_report
+
+    out = {}
+    for jobs in (1, 2):                  # F1 is drawn by the forked process when jobs = 2
+        proc = _run_jobs(tmp_path / f"j{jobs}", jobs)
+        assert proc.returncode == 0, proc.stderr
+        path = tmp_path / f"j{jobs}" / "report.md"
+        out[jobs] = (path.read_text(), json.loads((path.parent / "numbers.json").read_text()))
+        assert sorted(p.name for p in (path.parent / "figures").iterdir()) == [
+            "F1_alpha_limit.png", "F6_rate_distortion.png"]
+    assert out[1] == out[2]
+    with pytest.raises(ValueError, match="`jobs` must be a positive integer, got 0"):
+        write_report(tmp_path / "j0", jobs=0)
+
+
+def test_a_failing_process_fails_the_report(tmp_path):
+    for jobs in (2, 1):
+        proc = _run_jobs(tmp_path / "r", jobs, fail=True)
+        assert proc.returncode == 1
+        assert "ValueError: planted failure in F1" in proc.stderr
+        assert list(tmp_path.iterdir()) == []            # nothing half-written is left
+
+
+def test_default_jobs_do_not_fork_a_multithreaded_process(monkeypatch):
+    import sys
+    import types
+
+    from gaussrelbo.report import _check_jobs
+
+    monkeypatch.setitem(sys.modules, "jax", types.ModuleType("jax"))
+    assert _check_jobs(None) == 1
+    assert _check_jobs(2) == 2                            # asked for: done

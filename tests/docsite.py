@@ -64,12 +64,16 @@ def dump_dom(binary, page, profile, timeout=120):
     return proc.stdout
 
 
-def screenshot(binary, page, out, profile, size=(1280, 1800), timeout=120):
-    """Write a PNG screenshot of ``page`` to ``out``."""
-    subprocess.run([binary, *_flags(profile), f"--window-size={size[0]},{size[1]}",
-                    "--hide-scrollbars", f"--screenshot={out}", Path(page).as_uri()],
-                   capture_output=True, text=True, timeout=timeout, check=True)
-    return Path(out)
+def visit(binary, page, out, profile, size=(1280, 1800), timeout=120):
+    """One visit of ``page``: write its PNG screenshot (``size``, no scrollbars) to ``out`` and
+    return its DOM after the scripts ran, as :func:`dump_dom` does.  Chromium renders the page
+    once and does both, so a page costs one browser start, not two."""
+    proc = subprocess.run([binary, *_flags(profile), f"--window-size={size[0]},{size[1]}",
+                           "--hide-scrollbars", f"--screenshot={out}", "--dump-dom",
+                           Path(page).as_uri()], capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0 or "<html" not in proc.stdout:
+        raise RuntimeError(f"chromium failed on {page}: {proc.stderr[-2000:]}")
+    return proc.stdout
 
 
 class _Text(HTMLParser):

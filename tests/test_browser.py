@@ -43,9 +43,16 @@ def profile(tmp_path_factory):
 
 
 # One test per page (and one browser per test), so pytest-xdist can spread the pages over workers.
+# One visit per page both reads the page and saves its screenshot.
 @pytest.mark.parametrize("page", docsite.PAGES)
 def test_page_reads_cleanly_offline(site, profile, page):
-    dom = docsite.dump_dom(BROWSER, site / f"{page}.html", profile)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    out = ARTIFACTS / f"{page}.png"
+    out.unlink(missing_ok=True)                 # a stale screenshot cannot pass for a new one
+    dom = docsite.visit(BROWSER, site / f"{page}.html", out, profile)
+    with open(out, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n", page
+    assert out.stat().st_size > 10_000, page
     found, parsed = docsite.problems(dom, site / f"{page}.html")
     assert found == [], f"{page}.html:\n" + "\n".join(found)
     assert parsed.typeset >= MATH_PAGES.get(page, 0), (page, parsed.typeset)
@@ -65,16 +72,6 @@ def test_checker_sees_raw_tex_when_mathjax_cannot_load(site, tmp_path):
     found, parsed = docsite.problems(dom, page)
     assert parsed.typeset == 0
     assert any(f.startswith("raw TeX") for f in found)
-
-
-@pytest.mark.parametrize("page", docsite.PAGES)
-def test_screenshot_of_every_page(site, tmp_path_factory, page):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    profile = tmp_path_factory.mktemp("chromium-shots")
-    out = docsite.screenshot(BROWSER, site / f"{page}.html", ARTIFACTS / f"{page}.png", profile)
-    with open(out, "rb") as f:
-        assert f.read(8) == b"\x89PNG\r\n\x1a\n", page
-    assert out.stat().st_size > 10_000, page
 
 
 def test_every_page_of_the_site_is_checked():

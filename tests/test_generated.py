@@ -25,11 +25,20 @@ def _diff(expected, actual, name):
 
 @pytest.fixture(scope="module")
 def regenerated(run_once):
-    # once per test run (shared by the pytest-xdist workers, see conftest.py)
+    # once per test run (shared by the pytest-xdist workers, see conftest.py); the symbolic
+    # checks the generator runs by default are run below, one test per derivation, so that
+    # pytest-xdist spreads them over the workers instead of one process running them all
     root, proc = run_once("regen", [sys.executable, "-m", "gaussrelbo.derivations", "--root",
-                                    "{root}"], timeout=300)
+                                    "{root}", "--no-check"], timeout=300)
     assert proc.returncode == 0, proc.stderr
     return root
+
+
+@pytest.mark.parametrize("topic", generate.TOPICS, ids=lambda m: m.__name__.rsplit(".", 1)[-1])
+def test_derivation_checks_pass(topic):
+    # what `python -m gaussrelbo.derivations` runs before it writes (check() raises
+    # AssertionError when a symbolic identity fails)
+    topic.check()
 
 
 def test_sympy_version_is_the_pinned_one():

@@ -267,6 +267,27 @@ def _auto_cmax(n_pool, k, limit):
     return cmax
 
 
+def _cmax(n_pool, k, max_cluster, cand_cap, truncated):
+    """The largest cluster enumerated: ``max_cluster``, or the largest whose candidates fit
+    ``cand_cap``; a cap that cut the enumeration is appended to ``truncated``."""
+    if max_cluster is None:
+        cmax = _auto_cmax(n_pool, k, cand_cap)
+        if cmax < k:
+            truncated.append(f"max_cluster={cmax} (clusters of more columns were not "
+                             f"enumerated: {_cl.count_candidates(n_pool, k, cmax + 1)} "
+                             f"candidates exceed max_candidates={cand_cap})")
+        return cmax
+    cmax = min(_check_int(max_cluster, "max_cluster", 1), k)
+    need = _cl.count_candidates(n_pool, k, cmax)
+    if need > cand_cap:
+        raise ValueError(f"`max_cluster`={cmax} needs {need} cluster candidates, more than "
+                         f"`max_candidates`={cand_cap}; lower `max_cluster` or raise "
+                         f"`max_candidates`")
+    if cmax < k:
+        truncated.append(f"max_cluster={cmax}")
+    return cmax
+
+
 def _enumerate(sp, cap, max_cluster, max_families, max_candidates, nonorthogonal):
     """(configs [(s2, X, S)], truncated caps [str]) in value order (exact at fixed sigma2): X
     the multi-column clusters (tuple), S the rows of the orthogonal columns (tuple)."""
@@ -277,21 +298,7 @@ def _enumerate(sp, cap, max_cluster, max_families, max_candidates, nonorthogonal
     n_pool = int(np.sum(sp.lam > 0))
     cmax = 1
     if use_clusters:
-        if max_cluster is None:
-            cmax = _auto_cmax(n_pool, k, max_candidates)
-            if cmax < k:
-                truncated.append(f"max_cluster={cmax} (clusters of more columns were not "
-                                 f"enumerated: {_cl.count_candidates(n_pool, k, cmax + 1)} "
-                                 f"candidates exceed max_candidates={max_candidates})")
-        else:
-            cmax = min(_check_int(max_cluster, "max_cluster", 1), k)
-            need = _cl.count_candidates(n_pool, k, cmax)
-            if need > max_candidates:
-                raise ValueError(f"`max_cluster`={cmax} needs {need} cluster candidates, more "
-                                 f"than `max_candidates`={max_candidates}; lower `max_cluster` or "
-                                 f"raise `max_candidates`")
-            if cmax < k:
-                truncated.append(f"max_cluster={cmax}")
+        cmax = _cmax(n_pool, k, max_cluster, max_candidates, truncated)
     budget = 50 * cap + 10 * n * n
     pool = [j for j in range(n) if sp.lam[j] > 0]
     if sp.sigma2 is not None:

@@ -62,7 +62,7 @@ from ..model import DataMoments, LinearGaussianVAE
 from ..objectives import distortion, rate
 from . import _clusters as _cl
 from . import _hessian as _hx
-from ._atlas import _auto_cmax, _normalised, _unscale
+from ._atlas import _cmax, _normalised, _unscale
 from ._enumerate import _best_first, _families
 from ._problem import _TIE_RTOL, _Spec, _check_int
 from ._profile import _core
@@ -94,13 +94,11 @@ _CE_NOTE = ("cross-entropy reading: profiled objective -n/2 log 2pi - 1/2 log de
             "form from its block structure; rate and distortion of the optimal encoder pi_alpha")
 
 def check_reading(reading, objective="relbo", alpha=None):
-    """Validate ``reading`` against the objective; returns the reading."""
-    if not isinstance(reading, str) or reading not in READINGS:
-        raise ValueError(f"`reading` must be one of {', '.join(repr(r) for r in READINGS)}, "
-                         f"got {reading!r}")
-    if reading != "pointwise" and objective != "relbo":
-        raise ValueError(f"`reading`={reading!r} applies to objective='relbo' (the readings "
-                         f"are readings of the RELBO), got objective={objective!r}")
+    """Validate ``reading`` against the objective (:func:`gaussrelbo.readings._check_reading`)
+    and, for the cross-entropy reading, the order; returns the reading."""
+    from ..readings import _check_reading
+
+    _check_reading(reading, objective)
     if reading == "cross_entropy" and alpha is not None:
         a = float(np.asarray(alpha)) if np.ndim(alpha) == 0 else None
         if a is not None and np.isfinite(a) and a >= 2.0:
@@ -424,25 +422,6 @@ class _CEClassifier:
 
 
 # ---- cross-entropy: enumeration and points ------------------------------------------------------
-
-def _cmax(n_pool, k, max_cluster, cand_cap, truncated):
-    if max_cluster is None:
-        cmax = _auto_cmax(n_pool, k, cand_cap)
-        if cmax < k:
-            truncated.append(f"max_cluster={cmax} (clusters of more columns were not "
-                             f"enumerated: {_cl.count_candidates(n_pool, k, cmax + 1)} "
-                             f"candidates exceed max_candidates={cand_cap})")
-        return cmax
-    cmax = min(_check_int(max_cluster, "max_cluster", 1), k)
-    need = _cl.count_candidates(n_pool, k, cmax)
-    if need > cand_cap:
-        raise ValueError(f"`max_cluster`={cmax} needs {need} cluster candidates, more than "
-                         f"`max_candidates`={cand_cap}; lower `max_cluster` or raise "
-                         f"`max_candidates`")
-    if cmax < k:
-        truncated.append(f"max_cluster={cmax}")
-    return cmax
-
 
 def _ce_enumerate(pr, cap, max_cluster, fam_cap, cand_cap, nonorthogonal):
     """[(value, clusters)] best first (exact order) and the caps that truncated it."""

@@ -7,6 +7,7 @@ Batch dimensions lead, core dimensions trail; all parameters broadcast against e
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,10 @@ __all__ = ["DataMoments", "LinearGaussianVAE"]
 
 
 _ENCODER_FAMILIES = ("diagonal", "full")
+
+#: A single model with :math:`\|W\|_F^2 \le` this times :math:`\sigma^2` takes the direct route
+#: of the objectives (no SVD; see :attr:`LinearGaussianVAE._direct`).
+_DIRECT_MAX = 2.0**16
 # old spellings of the encoder family, accepted silently (deprecated, see the CHANGELOG)
 _ENCODER_ALIASES = {"diag": "diagonal", "diagonal": "diagonal", "full": "full"}
 
@@ -337,9 +342,45 @@ class LinearGaussianVAE:
         return U, s, Rt.swapaxes(-1, -2)
 
     @cached_property
+    def _direct(self):
+        r"""Whether the objectives take the direct route for this model: one model (no batch
+        axes) with :math:`t = \|W\|_F^2/\sigma^2 \le 2^{16}`.
+
+        The direct route forms the residual :math:`x - b - W(Vx+c)` in data space and
+        :math:`\log\det(I + W^TW/\sigma^2)` from a QR factorisation of the stacked matrix
+        :math:`[W/\sigma;\, I]`, with no SVD.  Both are normwise backward stable; against the
+        SVD route the rounding of the residual may be amplified by up to :math:`\sqrt t \le
+        256` (rounding in the directions of large :math:`s_i` no longer stays in their own
+        coordinates), which is why larger :math:`t` takes the SVD route (Theory §5).  ``t`` is
+        formed from :math:`W/\sigma`, so it neither overflows nor underflows for a model that
+        qualifies.
+        """
+        if self.batch_shape or self.W.ndim != 2 or self.sigma2.ndim != 0:
+            return False
+        Ws = self.W / math.sqrt(float(self.sigma2))
+        t = float(np.vdot(Ws, Ws))
+        if not t <= _DIRECT_MAX:                      # also False for inf
+            return False
+        self.__dict__["_W_over_sigma"] = Ws
+        return True
+
+    @cached_property
     def log_post_ratio(self):
         r""":math:`\sum_i \log(\sigma^2/(s_i^2+\sigma^2)) = -\sum_i \operatorname{log1p}(s_i^2/\sigma^2)`,
-        the log-determinant of :math:`\sigma^2 M^{-1}`, shape (...)."""
+        the log-determinant of :math:`\sigma^2 M^{-1}`, shape (...).  On the direct route
+        (:attr:`_direct`) it is :math:`-2\sum_i\log|R_{ii}|` from the QR factorisation of
+        :math:`[W/\sigma;\, I]` (whose :math:`R^TR = I + W^TW/\sigma^2`; every
+        :math:`|R_{ii}| \ge 1` up to rounding)."""
+        if self._direct:
+            n, k = self.n, self.k
+            A = np.zeros((n + k, k), order="F")
+            A[:n] = self.__dict__["_W_over_sigma"]
+            A[n:].flat[::k + 1] = 1.0
+            from scipy.linalg.lapack import dgeqrf      # scipy loads on first use only
+
+            qr, _, _, info = dgeqrf(A, overwrite_a=1)
+            if info == 0:
+                return -2.0 * np.add.reduce(np.log(np.abs(np.diagonal(qr))))
         s = self.svd[1]
         s2 = float(self.sigma2) if self.sigma2.ndim == 0 else self.sigma2[..., None]
         return -np.add.reduce(log1p_sq_ratio(s, s2), -1)

@@ -18,8 +18,18 @@ stays finite for any finite input.  A value beyond it (or within a small factor 
 overflowed terms would cancel the function raises ``ValueError``.  No result is ever NaN, and
 floating-point warnings are not emitted.
 
-Cost: the SVD :math:`W = U\,\mathrm{diag}(s)R^T` and two products with the data factor,
-:math:`VL` and :math:`U^TL` (all else is :math:`O(k^2 n)`).  The residual
+Two routes, chosen per call from the model alone (so :func:`relbo` at ``alpha = 1`` and
+:func:`elbo` always share one).  The *direct route* serves one model (no batch axes) with
+:math:`\|W\|_F^2 \le 2^{16}\sigma^2`, one data set or point, and :math:`n \le 128\sqrt k` for a
+data spread: the residual :math:`x - b - W(Vx+c)` is formed in data space (products
+:math:`VL`, :math:`W(VL)`) and :math:`\log\det(\sigma^2M^{-1})` from the QR factorisation of
+:math:`[W/\sigma;\,I]`, with no SVD.  Beyond :math:`2^{16}` the data-space residual can mix
+the rounding of the directions of large :math:`s_i` into those of small ones and break
+:math:`\mathrm{RELBO} \le \log p(x)` by more than rounding (seen at :math:`s = 10^{\pm 8}`,
+:math:`\sigma^2 = 10^{-8}`), so everything else takes the *SVD route*.
+
+SVD route cost: the SVD :math:`W = U\,\mathrm{diag}(s)R^T` and two products with the data
+factor, :math:`VL` and :math:`U^TL` (all else is :math:`O(k^2 n)`).  The residual
 :math:`x - b - W(Vx+c)` splits into its part outside the range of :math:`U`,
 :math:`\|(I-UU^T)(x-b)\|^2`, and the :math:`r`-vector :math:`U^T(x-b) - \mathrm{diag}(s)R^T(Vx+c)`.
 For the data spread the first is :math:`\sum_j (\lambda_j - \|U^TL_j\|^2)`, clipped at 0 per
@@ -212,6 +222,9 @@ class _Proj:
 
     __slots__ = ("enc", "a", "perp", "sd", "s2")
 
+    def residual_sq(self, model):
+        return _residual_sq(model, self)
+
     def __init__(self, model, d):
         U = model.svd[0]
         Ut = U.swapaxes(-1, -2)
@@ -239,6 +252,50 @@ class _Proj:
                 off = np.add.reduce(np.maximum(d.lam / (sd * sd) - _sq_each_col(a_s), 0.0), -1)
             perp = perp + off
         self.perp = perp
+
+
+class _Direct:
+    r"""The shared terms on the direct route (:attr:`LinearGaussianVAE._direct`: one model with
+    :math:`\|W\|_F^2 \le 2^{16}\sigma^2`, one data set or one point): the residual
+    :math:`x - b - W(Vx+c)` is formed in data space, with no SVD.
+
+    ``enc``: the encoder mean (centre, spread) as in :class:`_Proj`; ``sq``: the data average
+    of :math:`\|x - b - W(Vx+c)\|^2/\sigma^2`; ``sd``, ``s2``: :math:`\sigma`,
+    :math:`\sigma^2` as floats.  :func:`_shared` builds it, or falls back to :class:`_Proj`
+    where a sum of squares overflows or nears underflow.
+    """
+
+    __slots__ = ("enc", "sq", "sd", "s2")
+
+    def residual_sq(self, model):
+        return self.sq
+
+
+def _shared(model, d):
+    """The projections every objective shares: the direct route where it applies, else the
+    SVD route (:class:`_Proj`)."""
+    # The direct route's one cost beyond the SVD route is the n x n residual of the data spread
+    # (O(n^2) memory traffic against the SVD's O(nk^2)): data spreads take it up to n = 128 sqrt(k).
+    if (model._direct and d.center.ndim == 1
+            and (d.spread is None or (d.spread.ndim == 2 and model.n**2 <= 16384 * model.k))):
+        W, V, mu, L = model.W, model.V, d.center, d.spread
+        e_c = V @ mu + model.c
+        r_c = (mu - model.b) - W @ e_c
+        sq = float(np.vdot(r_c, r_c))
+        if L is None:
+            e_s = None
+        else:
+            e_s = V @ L
+            r_s = W @ e_s
+            np.subtract(L, r_s, out=r_s)
+            sq += float(np.vdot(r_s, r_s))
+        s2 = float(model.sigma2)
+        sq /= s2
+        if not _unsafe(sq):
+            p = _Direct()
+            p.enc, p.sq, p.s2, p.sd = (e_c, e_s), sq, s2, math.sqrt(s2)
+            return p
+    return _Proj(model, d)
 
 
 def _sq_over(y, p):
@@ -270,9 +327,9 @@ def _out(value, shape):
 
 # ---- building blocks ---------------------------------------------------------------------------
 
-def _distortion(model, p):
-    r"""-E log p(x|z) (Theory §4, §5), from the shared projections ``p``."""
-    m, W = model, model.W
+def _residual_sq(model, p):
+    r"""The data average of :math:`\|x - b - W(Vx+c)\|^2/\sigma^2` on the SVD route."""
+    m = model
     _, s, R = m.svd
     a_c, a_s = p.a
     enc_c, enc_s = p.enc
@@ -286,6 +343,13 @@ def _distortion(model, p):
     sq = p.perp + _sq(y_c)
     if a_s is not None:
         sq = sq + _sq_over(a_s - G @ enc_s, p)
+    return sq
+
+
+def _distortion(model, p):
+    r"""-E log p(x|z) (Theory §4, §5), from the shared projections ``p``."""
+    m, W = model, model.W
+    sq = p.residual_sq(m)
     # tr(W D W^T) / sigma^2 = ||W L||_F^2 / sigma^2 with D = L L^T: the same factor as log det D
     # and tr D, so the three terms describe one positive definite matrix.
     if m.diagonal:             # sum_i ||w_i||^2 D_i / sigma^2 = ||W D^(1/2)||_F^2 / sigma^2
@@ -399,7 +463,7 @@ def distortion(model: LinearGaussianVAE, data: DataMoments | ArrayLike) -> Resul
     True
     """
     d = _data(model, data)
-    return _out(_distortion(model, _Proj(model, d)), d.shape)
+    return _out(_distortion(model, _shared(model, d)), d.shape)
 
 
 @_chunked
@@ -513,7 +577,7 @@ def elbo(model: LinearGaussianVAE, data: DataMoments | ArrayLike) -> Result:
     True
     """
     d = _data(model, data)
-    p = _Proj(model, d)
+    p = _shared(model, d)
     return _out(-_distortion(model, p) - _rate(model, p), d.shape)
 
 
@@ -547,7 +611,7 @@ def beta_elbo(model: LinearGaussianVAE, data: DataMoments | ArrayLike, beta: Arr
     beta = check_beta(beta)
     d = _data(model, data)
     shape = _order_shape(d.shape, beta.shape, "beta")
-    p = _Proj(model, d)
+    p = _shared(model, d)
     return _out(-_distortion(model, p) - beta * _rate(model, p), shape)
 
 
@@ -674,7 +738,7 @@ def _relbo(model, data, alpha):
     alpha = check_alpha(alpha)
     d = _data(model, data)
     shape = _order_shape(d.shape, alpha.shape, "alpha")
-    p = _Proj(model, d)
+    p = _shared(model, d)
     # The Renyi term is skipped where its weight is exactly 0 (alpha = 1): RELBO_1 is the ELBO
     # exactly, also where the bracket is infinite (no 0 * inf).
     if alpha.ndim == 0:

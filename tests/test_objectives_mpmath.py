@@ -2,7 +2,9 @@
 
 The references evaluate Theory §5/§11 directly (explicit mpmath products, inverses and
 determinants: the RELBO's log det(sigma^2 M^-1) comes from ``mpmath.det``, not from singular
-values), so agreement checks the package's SVD route and its floating-point care.
+values), so agreement checks both of the package's routes and their floating-point care: the
+direct route (one model with ||W||_F^2 <= 2^16 sigma^2: residual in data space, a QR
+factorisation for the log-determinant) and the SVD route (everything else, batches included).
 
 Tolerance.  The inputs are doubles and the references are exact for them; what a careful
 double-precision evaluation may still lose is set by the problem, not by the code:
@@ -64,7 +66,18 @@ PROBLEMS = {
     "extreme4/random/diag": (6, 4, (1e-8, 1e-4, 1e4, 1e8), 0.3, "random", False, 9),
     "wide/random/diag": (3, 5, (0.5, 1.0, 2.0), 0.7, "random", False, 10),
     "wide/extreme/random/full": (3, 5, (1e-8, 1.0, 1e8), 0.7, "random", True, 11),
+    # ||W||_F^2 / sigma^2 just below (direct route) and just above (SVD route) 2^16
+    "threshold-below/near-optimal/diag": (6, 4, (1.0, 10.0, 100.0, 230.0), 1.0, "near-optimal",
+                                          False, 12),
+    "threshold-below/near-optimal/full": (6, 4, (1.0, 10.0, 100.0, 230.0), 1.0, "near-optimal",
+                                          True, 13),
+    "threshold-above/near-optimal/diag": (6, 4, (1.0, 10.0, 100.0, 260.0), 1.0, "near-optimal",
+                                          False, 14),
 }
+# the problems a single model evaluates on the direct route (the others take the SVD route)
+DIRECT = {"scalar", "moderate/random/diag", "moderate/random/full", "moderate/near-optimal/full",
+          "wide/random/diag", "threshold-below/near-optimal/diag",
+          "threshold-below/near-optimal/full"}
 
 
 def _build(n, k, svals, sigma2, encoder, full, seed):
@@ -134,6 +147,25 @@ def test_log_evidence_distortion_rate_elbo(name):
     _check("distortion", gr.distortion(model, data), testing.distortion(*args), s["distortion"])
     _check("rate", gr.rate(model, data), testing.rate(*args), s["rate"])
     _check("elbo", gr.elbo(model, data), testing.elbo(*args), s["distortion"] + s["rate"])
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_route(name):
+    model, data, _, _ = _setup(name)
+    assert model._direct == (name in DIRECT)
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_direct_and_svd_routes_agree(name):
+    # the same model as a batch of one takes the SVD route; both are within the problem's
+    # error scale of each other (and, by the tests here, of the 50-digit references)
+    model, data, _, s = _setup(name)
+    one = model.replace(W=model.W[None])
+    assert not one._direct
+    for alpha in (0.5, 2.0):
+        scale = s["distortion"] + s["rate"] + _renyi_scale(s, model.k, alpha)
+        a, b = float(gr.relbo(model, data, alpha)), float(gr.relbo(one, data, alpha)[0])
+        assert abs(a - b) <= C_TOL * EPS * float(scale), (alpha, a, b)
 
 
 @pytest.mark.parametrize("name", PROBLEMS)

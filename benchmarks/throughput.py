@@ -1,10 +1,12 @@
 """Throughput of the batched population RELBO against the batch size and the data dimension,
 and the cost of one call against the data dimension.
 
-    python -m benchmarks.throughput [--out throughput.png] [--quick]
+    python -m benchmarks.throughput [--out throughput.png] [--json PATH] [--quick]
 
-Prints the table and draws the three-panel plot that ``docs/performance.md`` shows
-(``docs/build.py`` runs this).  Each point is the median of 3 timings of ``gr.relbo`` on freshly
+Prints the table and draws the three-panel plot that ``docs/performance.md`` shows.  The docs
+draw it from ``docs/throughput.json``, the measurement written by ``--json`` (with the date, the
+machine and the library versions), so that building the docs does not spend a minute timing;
+``python docs/build.py --measure`` measures afresh and rewrites that file.  Each point is the median of 3 timings of ``gr.relbo`` on freshly
 built models (so the SVD of every W is included), as in ``benchmarks/run.py``; the third panel
 puts one call (on a freshly built model: its SVD included, its validation done at construction)
 beside the numpy floor (one thin SVD and the two products with the data) and the naive
@@ -12,6 +14,10 @@ explicit-inverse formula.
 """
 
 import argparse
+import datetime
+import json
+import os
+import platform
 import sys
 import time
 
@@ -76,6 +82,27 @@ def _single_call_costs(n, k, repeat=3, seed=0):
     return out
 
 
+def save(res, path):
+    """Write a measurement of :func:`measure` as JSON, with when, where and with what."""
+    import scipy
+
+    meta = {"measured": datetime.date.today().isoformat(),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
+            "python": platform.python_version(), "numpy": np.__version__,
+            "scipy": scipy.__version__, "gaussrelbo": gr.__version__,
+            "command": "python -m benchmarks.throughput --json PATH",
+            "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default")}
+    with open(path, "w") as fh:
+        json.dump({"meta": meta, **res}, fh, indent=1)
+        fh.write("\n")
+
+
+def load(path):
+    """A measurement written by :func:`save` (its ``meta`` entry included)."""
+    with open(path) as fh:
+        return json.load(fh)
+
+
 def plot(res):
     """Log-log panels: parameter sets per second against B and against n; the cost of one call
     against n beside the numpy floor and the naive formula."""
@@ -108,15 +135,24 @@ def plot(res):
     a3.set_title("one population RELBO call, k = 10")
     a3.grid(True, which="both", alpha=0.3)
     a3.legend(fontsize=7)
+    meta = res.get("meta")
+    if meta:
+        fig.suptitle(f"measured {meta['measured']} ({meta['machine']}; gaussrelbo "
+                     f"{meta['gaussrelbo']}, numpy {meta['numpy']}), OPENBLAS_NUM_THREADS="
+                     f"{meta.get('blas_threads', '?')}", fontsize=8)
     return fig
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m benchmarks.throughput", description=__doc__)
     p.add_argument("--out", default="throughput.png", help="plot file (PNG or PDF)")
+    p.add_argument("--json", help="also write the measurement to this file (as the docs use)")
     p.add_argument("--quick", action="store_true", help="three points per panel")
     args = p.parse_args(argv)
     res = measure(args.quick)
+    if args.json:
+        save(res, args.json)
+        res = load(args.json)
     for key, label in (("batch", "B"), ("dim", "n")):
         for x, y in res[key]:
             print(f"{label} = {x:<6d} {y:12.4g} sets/s")

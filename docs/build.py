@@ -1,7 +1,8 @@
 """Build the documentation site offline: ``python docs/build.py [--site-dir DIR]``.
 
 Renders the report figures into ``docs/gallery/`` (ignored by git), writes the gallery page body
-from their captions, draws the throughput plot of ``docs/performance.md``, then runs
+from their captions, draws the throughput plot of ``docs/performance.md`` (from the measurement
+stored in ``docs/throughput.json``; ``--measure`` times it afresh), then runs
 ``sphinx-build -W`` (Sphinx + numpydoc + MyST; every warning, such as a broken include or a missing
 figure, is an error).  Math is typeset by MathJax served from the site's own ``_static`` folder, so
 the pages need no network.  Needs the ``docs`` extra: ``pip install '.[docs]'``.  Run from a
@@ -17,10 +18,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def render_gallery(root=ROOT, log=print):
+def render_gallery(root=ROOT, log=print, measure=False):
     """Write ``docs/gallery/``: the report (figures, report.md, numbers.json), ``captions.inc``
     (the figure captions with their images, included by ``docs/gallery.md``) and
-    ``throughput.png``."""
+    ``throughput.png``, drawn from the measurement stored in ``docs/throughput.json``
+    (``measure=True``, or a missing file, measures afresh and rewrites it)."""
     from gaussrelbo.report import write_report
 
     gallery = root / "docs" / "gallery"
@@ -36,8 +38,12 @@ def render_gallery(root=ROOT, log=print):
     sys.path.insert(0, str(root))
     from benchmarks import throughput
 
+    stored = root / "docs" / "throughput.json"
+    if measure or not stored.is_file():
+        log("docs: measuring throughput (about a minute)")
+        throughput.save(throughput.measure(), stored)
     log("docs: throughput plot")
-    throughput.plot(throughput.measure()).savefig(gallery / "throughput.png", dpi=150)
+    throughput.plot(throughput.load(stored)).savefig(gallery / "throughput.png", dpi=150)
     return gallery
 
 
@@ -56,8 +62,10 @@ def sphinx_build(root=ROOT, site_dir=None):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--site-dir", default=str(ROOT / "site"))
+    ap.add_argument("--measure", action="store_true",
+                    help="time the throughput plot afresh and rewrite docs/throughput.json")
     args = ap.parse_args(argv)
-    render_gallery(log=lambda m: print(m, file=sys.stderr))
+    render_gallery(log=lambda m: print(m, file=sys.stderr), measure=args.measure)
     return sphinx_build(site_dir=args.site_dir)
 
 

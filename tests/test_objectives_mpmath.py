@@ -67,12 +67,9 @@ PROBLEMS = {
     "wide/random/diag": (3, 5, (0.5, 1.0, 2.0), 0.7, "random", False, 10),
     "wide/extreme/random/full": (3, 5, (1e-8, 1.0, 1e8), 0.7, "random", True, 11),
     # ||W||_F^2 / sigma^2 just below (direct route) and just above (SVD route) 2^16
-    "threshold-below/near-optimal/diag": (6, 4, (1.0, 10.0, 100.0, 230.0), 1.0, "near-optimal",
-                                          False, 12),
-    "threshold-below/near-optimal/full": (6, 4, (1.0, 10.0, 100.0, 230.0), 1.0, "near-optimal",
-                                          True, 13),
-    "threshold-above/near-optimal/diag": (6, 4, (1.0, 10.0, 100.0, 260.0), 1.0, "near-optimal",
-                                          False, 14),
+    "threshold-below/near-optimal/diag": (3, 2, (10.0, 250.0), 1.0, "near-optimal", False, 12),
+    "threshold-below/near-optimal/full": (3, 2, (10.0, 250.0), 1.0, "near-optimal", True, 13),
+    "threshold-above/near-optimal/diag": (3, 2, (10.0, 260.0), 1.0, "near-optimal", False, 14),
 }
 # the problems a single model evaluates on the direct route (the others take the SVD route)
 DIRECT = {"scalar", "moderate/random/diag", "moderate/random/full", "moderate/near-optimal/full",

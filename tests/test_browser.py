@@ -25,6 +25,9 @@ if BROWSER is None:
                            "the Debian package `chromium`)")
     pytestmark = pytest.mark.skip(reason="chromium is not installed (apt-get install chromium); "
                                          "CI runs this test")
+else:
+    # one pytest-xdist worker builds the site and reads every page; the other never waits for it
+    pytestmark = pytest.mark.xdist_group("docsite")
 
 # Pages with formulas, and the least number of typeset formulas each must show.
 MATH_PAGES = {"relbo": 5, "theory": 10, "derivations": 10, "api": 100, "tutorial": 1}

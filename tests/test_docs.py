@@ -46,6 +46,7 @@ def _sphinx(root, site):
     return subprocess.run(build.sphinx_command(root, site), capture_output=True, text=True)
 
 
+@pytest.mark.xdist_group("docsite")
 def test_site_builds_with_every_page(built):
     site = built / "site"
     for page in docsite.PAGES:
@@ -61,6 +62,7 @@ def test_site_builds_with_every_page(built):
     assert (site / "_images" / "throughput.png").is_file()
 
 
+@pytest.mark.xdist_group("docsite")
 def test_math_is_served_by_the_site_itself(built):
     site = built / "site"
     for page in docsite.PAGES:
@@ -75,6 +77,7 @@ def test_math_is_served_by_the_site_itself(built):
     assert len(fonts) > 10
 
 
+@pytest.mark.xdist_group("docsite")
 def test_api_page_has_no_template_or_markup_in_its_source(built):
     api = (built / "site" / "api.html").read_text()
     text = re.sub(r"<[^>]+>", "", api)
@@ -105,6 +108,7 @@ def _minimal_site(built, tmp_path):
     return root
 
 
+@pytest.mark.xdist_group("docsite")
 # A strict build of a one-page site (about 1 s; the full site takes about 9 s) per planted fault,
 # and one without a fault, so the build fails because of the fault and passes without it.
 @pytest.mark.parametrize("fault", [None, "broken include", "missing figure"])

@@ -60,6 +60,7 @@ def test_sympy_version_is_the_pinned_one():
         "install the test extra (pip install '.[test]')")
 
 
+@pytest.mark.xdist_group("regen")
 @pytest.mark.parametrize("rel", ["gaussrelbo/_generated.py", "docs/derivations/renyi_entropy.md",
                                  "docs/derivations/relbo_identity.md",
                                  "docs/derivations/closed_forms.md",
@@ -75,6 +76,7 @@ def test_checked_in_files_are_fresh(regenerated, rel):
                         + _diff(old, new, rel))
 
 
+@pytest.mark.xdist_group("regen")
 def test_installed_generated_module_is_fresh(regenerated):
     installed = Path(_generated.__file__).read_text()
     new = (regenerated / "gaussrelbo/_generated.py").read_text()

@@ -71,6 +71,10 @@ PROBLEMS = {
     "threshold-below/near-optimal/full": (3, 2, (10.0, 250.0), 1.0, "near-optimal", True, 13),
     "threshold-above/near-optimal/diag": (3, 2, (10.0, 260.0), 1.0, "near-optimal", False, 14),
 }
+# Each problem's error scale (60-digit differences, seconds) is computed once per process: its
+# tests form one pytest-xdist group, so one worker computes it.
+NAMES = [pytest.param(name, marks=pytest.mark.xdist_group(f"mpmath-{name}"), id=name)
+         for name in PROBLEMS]
 # the problems a single model evaluates on the direct route (the others take the SVD route)
 DIRECT = {"scalar", "moderate/random/diag", "moderate/random/full", "moderate/near-optimal/full",
           "wide/random/diag", "threshold-below/near-optimal/diag",
@@ -135,7 +139,7 @@ def _renyi_scale(scale, k, alpha):
     return abs(1 - alpha) / alpha * (scale["renyi"] + k * (1 + testing.ell(alpha)) / 2)
 
 
-@pytest.mark.parametrize("name", PROBLEMS)
+@pytest.mark.parametrize("name", NAMES)
 def test_log_evidence_distortion_rate_elbo(name):
     model, data, args, s = _setup(name)
     assert np.shape(gr.log_evidence(model, data)) == ()
@@ -146,13 +150,13 @@ def test_log_evidence_distortion_rate_elbo(name):
     _check("elbo", gr.elbo(model, data), testing.elbo(*args), s["distortion"] + s["rate"])
 
 
-@pytest.mark.parametrize("name", PROBLEMS)
+@pytest.mark.parametrize("name", NAMES)
 def test_route(name):
     model, data, _, _ = _setup(name)
     assert model._direct == (name in DIRECT)
 
 
-@pytest.mark.parametrize("name", PROBLEMS)
+@pytest.mark.parametrize("name", NAMES)
 def test_direct_and_svd_routes_agree(name):
     # the same model as a batch of one takes the SVD route; both are within the problem's
     # error scale of each other (and, by the tests here, of the 50-digit references)
@@ -165,7 +169,7 @@ def test_direct_and_svd_routes_agree(name):
         assert abs(a - b) <= C_TOL * EPS * float(scale), (alpha, a, b)
 
 
-@pytest.mark.parametrize("name", PROBLEMS)
+@pytest.mark.parametrize("name", NAMES)
 def test_beta_elbo(name):
     model, data, args, s = _setup(name)
     got = gr.beta_elbo(model, data, np.array(BETAS))
@@ -174,7 +178,7 @@ def test_beta_elbo(name):
         _check("beta_elbo", g, testing.beta_elbo(*args, beta), s["distortion"] + beta * s["rate"])
 
 
-@pytest.mark.parametrize("name", PROBLEMS)
+@pytest.mark.parametrize("name", NAMES)
 def test_relbo(name):
     model, data, args, s = _setup(name)
     got = gr.relbo(model, data, np.array(ALPHAS))
@@ -186,7 +190,7 @@ def test_relbo(name):
     assert float(gr.relbo(model, data, 1.0)) == float(gr.elbo(model, data))
 
 
-@pytest.mark.parametrize("name", PROBLEMS)
+@pytest.mark.parametrize("name", NAMES)
 def test_renyi_term(name):
     model, data, args, s = _setup(name)
     for alpha in ALPHAS:
@@ -211,7 +215,7 @@ def _check_vr(model, data, args, s, alpha):
     _check("vr_bound", got, want, scale)
 
 
-@pytest.mark.parametrize("name", PROBLEMS)
+@pytest.mark.parametrize("name", NAMES)
 def test_vr_bound(name):
     model, data, args, s = _setup(name)
     got = gr.vr_bound(model, data, np.array(VR_ALPHAS))
@@ -223,7 +227,7 @@ def test_vr_bound(name):
 
 # ---- the exact limits alpha = 0 (log p(x)) and alpha = 1 (ELBO) of the VR bound ------------------
 
-@pytest.mark.parametrize("name", PROBLEMS)
+@pytest.mark.parametrize("name", NAMES)
 def test_vr_bound_alpha_zero(name):
     # Theory §11: alpha = 0 gives log p(x) whatever the encoder.  With W's singular values
     # up to 1e8 and a near-optimal diagonal encoder, D ~ 1e-16 and mu = eig(D^-1 Sigma_2) runs
@@ -232,7 +236,7 @@ def test_vr_bound_alpha_zero(name):
     _check_vr(model, data, args, s, 0.0)
 
 
-@pytest.mark.parametrize("name", PROBLEMS)
+@pytest.mark.parametrize("name", NAMES)
 def test_vr_bound_alpha_one(name):
     # Theory §11: alpha = 1 gives the ELBO.  Its error scale here is that of LL - KL with the
     # KL = LL - ELBO bounded by the triangle inequality, so the ELBO's own accuracy is allowed.

@@ -30,7 +30,9 @@ against :mod:`gaussrelbo.objectives` and gradients against finite differences in
 
 import numpy as np
 
-from ._numerics import ell, renyi_weight
+from . import objectives
+from ._numerics import renyi_weight
+from .model import DataMoments, LinearGaussianVAE
 
 __all__ = ["FullProblem"]
 
@@ -41,12 +43,6 @@ def _t(a):
     return np.swapaxes(a, -1, -2)
 
 
-def _m_eig(W, s2):
-    """Eigen-decomposition of M = W^T W + s2 I: (mu (B, k), R (B, k, k))."""
-    mu0, R = np.linalg.eigh(_t(W) @ W)
-    return np.maximum(mu0, 0.0) + s2[:, None], R
-
-
 class FullProblem:
     """Packing, value and gradient of one objective on a spectrum (eigenbasis, data mean 0).
 
@@ -55,6 +51,8 @@ class FullProblem:
 
     def __init__(self, lam, k, objective, alpha, beta, sigma2, encoder):
         self.lam, self.n, self.k = lam, lam.size, k
+        # the data as the objectives see them: mean 0, covariance diag(lam)
+        self.data = DataMoments.from_spectrum(lam)
         self.objective, self.alpha, self.beta = objective, alpha, beta
         self.fixed_s2 = sigma2
         self.full = encoder == "full"
@@ -117,13 +115,26 @@ class FullProblem:
 
     # ---- value and gradient ---------------------------------------------------------------------
     def value_grad(self, x):
-        """Objective values (B,) and gradients (B, size) with respect to the packed vector."""
+        """Objective values (B,) and gradients (B, size) with respect to the packed vector.
+
+        A row outside the domain (a non-finite entry, or :math:`\\sigma^2` or D that under- or
+        overflowed in the exponential) gets the value ``-inf`` and a NaN gradient, as does a row
+        whose value the objectives refuse (two terms overflowing, outside float64).
+        """
         p = self.unpack(x)
-        if self.decoder_only:
-            f, g = self._loglik(p)
-        else:
-            f, g = self._encoder_objective(p)
         B = x.shape[0]
+        ok = np.all(np.isfinite(x), axis=1) & _positive_finite(p["s2"])
+        if not self.decoder_only:
+            d = np.diagonal(p["L"], axis1=1, axis2=2) if self.full else p["D"]
+            ok &= np.all(_positive_finite(d), axis=1)
+        if not np.all(ok):
+            return self._rows(x, ok)
+        try:
+            f, g = self._value_grad(p)
+        except ValueError:          # the objectives refused a row: find it, row by row
+            if B == 1:
+                return np.full(1, -np.inf), np.full_like(x, np.nan)
+            return self._rows(x, np.ones(B, bool), one_by_one=True)
         out = np.empty((B, self.size))
         s = self.slices
         out[:, s["W"]] = g["W"].reshape(B, -1)
@@ -142,71 +153,96 @@ class FullProblem:
                 out[:, s["D"]] = g["D"] * p["D"]
         return f, out
 
-    def _loglik(self, p):
-        W, b, s2, lam, n, k = p["W"], p["b"], p["s2"], self.lam, self.n, self.k
-        mu, R = _m_eig(W, s2)
-        logdet_M = np.sum(np.log(mu), axis=-1)
-        WMi = ((W @ R) / mu[:, None, :]) @ _t(R)                 # W M^-1 = C^-1 W
+    def _rows(self, x, ok, one_by_one=False):
+        """Values and gradients of the rows ``ok`` (``-inf`` and NaN for the others)."""
+        f = np.full(x.shape[0], -np.inf)
+        g = np.full_like(x, np.nan)
+        for rows in ([[i] for i in np.flatnonzero(ok)] if one_by_one else [np.flatnonzero(ok)]):
+            if len(rows):
+                f[rows], g[rows] = self.value_grad(x[rows])
+        return f, g
+
+    def _model(self, p):
+        """The model of the unpacked parameters, built without validation (the optimiser's own
+        parameters: finite, with sigma2 and D positive by construction).  One batched model;
+        a batch of one is an unbatched model, which the objectives evaluate with plain 2-D
+        products (the gradients broadcast it against the batch axis)."""
+        names = ("W", "b", "s2") if self.decoder_only else ("W", "b", "s2", "V", "c", "D")
+        a = [p[name] for name in names]
+        L = p.get("L")
+        if a[0].shape[0] == 1:
+            a = [np.asarray(v[0]) for v in a]
+            L = None if L is None else L[0]
+        return LinearGaussianVAE._trusted(*a, chol_D=L)
+
+    def _value(self, model):
+        """The objective's value from :mod:`gaussrelbo.objectives`."""
+        if self.objective == "loglik":
+            return objectives.log_evidence(model, self.data)
+        if self.objective == "elbo":
+            return objectives.elbo(model, self.data)
+        if self.objective == "relbo":
+            return objectives.relbo(model, self.data, self.alpha)
+        return objectives.beta_elbo(model, self.data, self.beta)
+
+    def _value_grad(self, p):
+        model = self._model(p)
+        f = np.asarray(self._value(model), float).reshape(p["W"].shape[0])
+        if self.decoder_only:
+            return f, self._loglik_grad(model, p)
+        return f, self._encoder_grad(model, p)
+
+    def _loglik_grad(self, model, p):
+        W, b, s2, lam, n = p["W"], p["b"], p["s2"], self.lam, self.n
+        WMi = _t(model.posterior_gain())                       # W M^-1 = C^-1 W
         St = np.diag(lam) + b[:, :, None] * b[:, None, :]      # S + (mu - b)(mu - b)^T, mu = 0
         Cinv = (np.eye(n) - WMi @ _t(W)) / s2[:, None, None]
         CS = Cinv @ St
-        f = -0.5 * (n * _LOG_2PI + logdet_M + (n - k) * np.log(s2)
-                    + np.trace(CS, axis1=1, axis2=2))
         gW = CS @ WMi - WMi                                    # C^-1 S~ C^-1 W - C^-1 W
         gb = -(Cinv @ b[:, :, None])[:, :, 0]
         gs2 = 0.5 * (np.sum(CS * _t(Cinv), axis=(1, 2)) - np.trace(Cinv, axis1=1, axis2=2))
-        return f, {"W": gW, "b": gb, "s2": gs2}
+        return {"W": gW, "b": gb, "s2": gs2}
 
-    def _encoder_objective(self, p):
+    def _encoder_grad(self, model, p):
         W, b, s2, V, c, D = p["W"], p["b"], p["s2"], p["V"], p["c"], p["D"]
         lam, n, k = self.lam, self.n, self.k
-        s2c = s2[:, None, None]
+        s2c, s2v = s2[:, None, None], s2[:, None]
         Wc = (W @ c[:, :, None])[:, :, 0]
         rbar = -b - Wc                                         # mu - b - W ybar, mu = 0
         VS = V * lam                                           # V S
-        VSVt = VS @ _t(V)
-        Eyy = VSVt + c[:, :, None] * c[:, None, :]
+        Eyy = VS @ _t(V) + c[:, :, None] * c[:, None, :]       # E yy^T
         Exy = _t(VS) - b[:, :, None] * c[:, None, :]           # S V^T + (mu - b) ybar^T
         WtW = _t(W) @ W
         Dm = D if self.full else D[:, :, None] * np.eye(k)
-        Q = (lam.sum() + np.sum(b * b, axis=1) - 2.0 * np.sum(W * Exy, axis=(1, 2))
-             + np.sum(WtW * (Eyy + Dm), axis=(1, 2)))
-        dist = 0.5 * n * (_LOG_2PI + np.log(s2)) + Q / (2.0 * s2)
         if self.full:
-            L = p["L"]
-            logdet_D = 2.0 * np.sum(np.log(np.diagonal(L, axis1=1, axis2=2)), axis=1)
-            Linv = np.linalg.solve(L, np.broadcast_to(np.eye(k), L.shape))
+            Linv = np.linalg.solve(p["L"], np.broadcast_to(np.eye(k), p["L"].shape))
             Dinv = _t(Linv) @ Linv
-            trD = np.trace(D, axis1=1, axis2=2)
         else:
-            logdet_D = np.sum(np.log(D), axis=1)
             Dinv = 1.0 / D
-            trD = D.sum(axis=1)
-        rate = 0.5 * (trD + np.trace(VSVt, axis1=1, axis2=2) + np.sum(c * c, axis=1) - k
-                      - logdet_D)
-        gQ_W = -2.0 * Exy + 2.0 * W @ (Eyy + Dm)
-        gQ_b = -2.0 * rbar
-        WtR = (_t(W) @ rbar[:, :, None])[:, :, 0]
-        gQ_V = -2.0 * (_t(W) - WtW @ V) * lam                  # ... S, mu = 0
-        gQ_c = -2.0 * WtR
-        gQ_D = WtW if self.full else np.diagonal(WtW, axis1=1, axis2=2)
-        s2v = s2[:, None]
-        g_dist = {"W": gQ_W / (2 * s2c), "b": gQ_b / (2 * s2v), "V": gQ_V / (2 * s2c),
-                  "c": gQ_c / (2 * s2v), "D": gQ_D / (2 * (s2c if self.full else s2v)),
-                  "s2": 0.5 * n / s2 - Q / (2.0 * s2 * s2)}
-        g_rate = {"V": VS, "c": c,
-                  "D": 0.5 * ((np.eye(k) if self.full else 1.0) - Dinv)}
+        # the distortion: Dist = n/2 log(2 pi sigma2) + Q / (2 sigma2)
+        g_dist = {"W": (-2.0 * Exy + 2.0 * W @ (Eyy + Dm)) / (2 * s2c),
+                  "b": -rbar / s2v,
+                  "V": -(_t(W) - WtW @ V) * lam / s2c,          # ... S, mu = 0
+                  "c": -(_t(W) @ rbar[:, :, None])[:, :, 0] / s2v,
+                  "D": (WtW if self.full else np.diagonal(WtW, axis1=1, axis2=2))
+                  / (2 * (s2c if self.full else s2v))}
+        if self.fixed_s2 is None:
+            # d Dist / d sigma2 = n / (2 sigma2) - Q / (2 sigma2^2), with Q / (2 sigma2) from
+            # the distortion the objectives return
+            q_half = objectives.distortion(model, self.data) - 0.5 * n * (_LOG_2PI + np.log(s2))
+            g_dist["s2"] = (0.5 * n - q_half) / s2
+        g_rate = {"V": VS, "c": c, "D": 0.5 * ((np.eye(k) if self.full else 1.0) - Dinv)}
         weight = self.beta if self.objective == "beta_elbo" else 1.0
-        f = -dist - weight * rate
         g = {key: -g_dist[key] - weight * g_rate.get(key, 0.0) for key in g_dist}
         if self.objective == "relbo" and self.alpha != 1.0:
-            a = self.alpha
-            mu, R = _m_eig(W, s2)
-            logdet_M = np.sum(np.log(mu), axis=-1)
-            Bk = 0.5 * (logdet_D + k - k * ell(a) - k * np.log(s2) + logdet_M)
-            wgt = renyi_weight(a)
-            f = f + wgt * Bk
-            g["W"] = g["W"] + wgt * (((W @ R) / mu[:, None, :]) @ _t(R))
-            g["s2"] = g["s2"] + wgt * (-0.5 * k / s2 + 0.5 * np.sum(1.0 / mu, axis=-1))
+            wgt = renyi_weight(self.alpha)
+            tau, _ = model.posterior_cov_eigen()               # sigma2 / (s_i^2 + sigma2)
+            g["W"] = g["W"] + wgt * _t(model.posterior_gain())  # W M^-1
+            if "s2" in g:                                      # -k / (2 sigma2) + tr M^-1 / 2
+                g["s2"] = g["s2"] + wgt * 0.5 * (np.sum(tau, axis=-1) - k) / s2
             g["D"] = g["D"] + wgt * 0.5 * Dinv
-        return f, g
+        return g
+
+
+def _positive_finite(a):
+    return (a > 0) & (a < np.inf)

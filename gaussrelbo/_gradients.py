@@ -121,7 +121,8 @@ class FullProblem:
         overflowed in the exponential) gets the value ``-inf`` and a NaN gradient, as does a row
         whose value the objectives refuse (two terms overflowing, outside float64).
         """
-        p = self.unpack(x)
+        with np.errstate(over="ignore", under="ignore"):      # exp(rho): inf or 0 is caught
+            p = self.unpack(x)
         B = x.shape[0]
         ok = np.all(np.isfinite(x), axis=1) & _positive_finite(p["s2"])
         if not self.decoder_only:

@@ -9,23 +9,43 @@ with data mean 0 (b learns the mean; every objective depends on the data only th
 :math:`e^{\delta}`; a full D as :math:`LL^T` with L lower triangular and :math:`L_{ii} =
 e^{\ell_i}`.
 
-Gradients (with :math:`y = Vx + c`, :math:`\bar y = V\mu + c`, :math:`\bar r = \mu - b -
-W\bar y`, :math:`Q = E\lVert x-b-Wy\rVert^2 + \mathrm{tr}(WDW^T)`):
+**Values** come from :mod:`gaussrelbo.objectives`, the one home of the formulas: each call
+builds one batched :class:`~gaussrelbo.LinearGaussianVAE` of the unpacked parameters (a batch of
+one as an unbatched model) and evaluates the objective on the spectrum as
+:class:`~gaussrelbo.DataMoments` (mean 0, covariance diag(lambda)).  This module writes no
+formula for any value.
+
+**Gradients** are closed-form matrix calculus.  The sympy route of the generated kernels
+(:mod:`gaussrelbo._generated`: scalar functions of one eigen-direction) does not fit here: the
+parameters are matrices (W, V, the Cholesky factor of D) away from any stationary point, where
+the objective does not split into directions.  The gradients read the model's cached singular
+value decomposition and the values the objectives return; they are checked against finite
+differences of the values in ``tests/test_basins.py`` (which also plants errors in the
+objectives' building blocks to show that check fails).
+
+With :math:`y = Vx + c`, :math:`\bar y = V\mu + c`, :math:`\bar r = \mu - b - W\bar y`, and
+the distortion :math:`\mathrm{Dist} = \tfrac n2\log(2\pi\sigma^2) + Q/(2\sigma^2)`,
+:math:`Q = E\lVert x-b-Wy\rVert^2 + \mathrm{tr}(WDW^T)`:
 
 .. math::
     \partial_W Q = -2(SV^T + (\mu-b)\bar y^T) + 2W(VSV^T + \bar y\bar y^T + D),\quad
     \partial_b Q = -2\bar r,\quad
     \partial_V Q = -2(W^T - W^TWV)S - 2W^T\bar r\mu^T,\quad \partial_c Q = -2W^T\bar r,
 
-:math:`\partial_V R = VS + \bar y\mu^T`, :math:`\partial_D R = \tfrac12(I - D^{-1})`, and for the
-Renyi bracket :math:`B = \tfrac12[\log\det D + k - k\ell(\alpha) - k\log\sigma^2 + \log\det M]`:
+:math:`\partial_D Q = W^TW`, :math:`\partial_{\sigma^2}\mathrm{Dist} = (\tfrac n2 -
+Q/(2\sigma^2))/\sigma^2` with :math:`Q/(2\sigma^2)` read off the distortion;
+:math:`\partial_V R = VS + \bar y\mu^T`, :math:`\partial_c R = \bar y`, :math:`\partial_D R =
+\tfrac12(I - D^{-1})` for the rate R; and for the Renyi term
+:math:`B = \tfrac12[\log\det D + k - k\ell(\alpha) - k\log\sigma^2 + \log\det M]`:
 :math:`\partial_W B = WM^{-1}`, :math:`\partial_{\sigma^2} B = -k/(2\sigma^2) +
 \tfrac12\mathrm{tr}M^{-1}`, :math:`\partial_D B = \tfrac12 D^{-1}`.  The log-likelihood:
-:math:`\nabla_W\mathrm{LL} = C^{-1}\tilde SC^{-1}W - C^{-1}W` with :math:`\tilde S = S +
-(\mu_D - b)(\mu_D - b)^T` (Tipping & Bishop 1999).  :math:`M = W^TW + \sigma^2 I` enters through
-the eigen-decomposition of :math:`W^TW`; nothing is inverted explicitly.  Values are checked
-against :mod:`gaussrelbo.objectives` and gradients against finite differences in
-``tests/test_basins.py``.
+:math:`\nabla_W\mathrm{LL} = C^{-1}\tilde SC^{-1}W - C^{-1}W`, :math:`\nabla_b\mathrm{LL} =
+-C^{-1}b`, :math:`\partial_{\sigma^2}\mathrm{LL} = \tfrac12[\mathrm{tr}(C^{-1}\tilde SC^{-1})
+- \mathrm{tr}\,C^{-1}]` with :math:`\tilde S = S + (\mu_D - b)(\mu_D - b)^T` and
+:math:`C^{-1} = (I - WM^{-1}W^T)/\sigma^2` (Tipping & Bishop 1999).  :math:`M = W^TW +
+\sigma^2 I` enters through the SVD of W (:math:`WM^{-1} = U\,\mathrm{diag}(s/(s^2+\sigma^2))
+R^T`, :math:`\mathrm{tr}M^{-1} = \sum_i 1/(s_i^2+\sigma^2)`); a full :math:`D^{-1}` through
+triangular solves with L.
 """
 
 import numpy as np
@@ -35,9 +55,6 @@ from ._numerics import renyi_weight
 from .model import DataMoments, LinearGaussianVAE
 
 __all__ = ["FullProblem"]
-
-_LOG_2PI = np.log(2.0 * np.pi)
-
 
 def _t(a):
     return np.swapaxes(a, -1, -2)
@@ -205,43 +222,43 @@ class FullProblem:
         return {"W": gW, "b": gb, "s2": gs2}
 
     def _encoder_grad(self, model, p):
+        """Gradient of -Dist - w R (+ (1-alpha)/alpha B for the RELBO), w the rate weight."""
         W, b, s2, V, c, D = p["W"], p["b"], p["s2"], p["V"], p["c"], p["D"]
         lam, n, k = self.lam, self.n, self.k
+        w = self.beta if self.objective == "beta_elbo" else 1.0
         s2c, s2v = s2[:, None, None], s2[:, None]
-        Wc = (W @ c[:, :, None])[:, :, 0]
-        rbar = -b - Wc                                         # mu - b - W ybar, mu = 0
+        rbar = -b - (W @ c[:, :, None])[:, :, 0]                # mu - b - W ybar, mu = 0
         VS = V * lam                                           # V S
-        Eyy = VS @ _t(V) + c[:, :, None] * c[:, None, :]       # E yy^T
-        Exy = _t(VS) - b[:, :, None] * c[:, None, :]           # S V^T + (mu - b) ybar^T
-        WtW = _t(W) @ W
-        Dm = D if self.full else D[:, :, None] * np.eye(k)
+        Wt = _t(W)
+        WtW = Wt @ W
+        # -dDist/dW = (E x y^T - W (E y y^T + D)) / sigma2, E x y^T = S V^T + (mu - b) ybar^T
+        WD = W @ D if self.full else W * D[:, None, :]
+        gW = ((_t(VS) - b[:, :, None] * c[:, None, :]) - W @ (VS @ _t(V)) - (W @ c[:, :, None])
+              * c[:, None, :] - WD) / s2c
+        gb = rbar / s2v
+        gV = (Wt - WtW @ V) * lam / s2c - w * VS
+        gc = (Wt @ rbar[:, :, None])[:, :, 0] / s2v - w * c
         if self.full:
             Linv = np.linalg.solve(p["L"], np.broadcast_to(np.eye(k), p["L"].shape))
             Dinv = _t(Linv) @ Linv
+            gD = -WtW / (2.0 * s2c) - 0.5 * w * (np.eye(k) - Dinv)
         else:
             Dinv = 1.0 / D
-        # the distortion: Dist = n/2 log(2 pi sigma2) + Q / (2 sigma2)
-        g_dist = {"W": (-2.0 * Exy + 2.0 * W @ (Eyy + Dm)) / (2 * s2c),
-                  "b": -rbar / s2v,
-                  "V": -(_t(W) - WtW @ V) * lam / s2c,          # ... S, mu = 0
-                  "c": -(_t(W) @ rbar[:, :, None])[:, :, 0] / s2v,
-                  "D": (WtW if self.full else np.diagonal(WtW, axis1=1, axis2=2))
-                  / (2 * (s2c if self.full else s2v))}
+            gD = -np.diagonal(WtW, axis1=1, axis2=2) / (2.0 * s2v) - 0.5 * w * (1.0 - Dinv)
+        g = {"W": gW, "b": gb, "V": gV, "c": gc, "D": gD}
         if self.fixed_s2 is None:
-            # d Dist / d sigma2 = n / (2 sigma2) - Q / (2 sigma2^2), with Q / (2 sigma2) from
-            # the distortion the objectives return
-            q_half = objectives.distortion(model, self.data) - 0.5 * n * (_LOG_2PI + np.log(s2))
-            g_dist["s2"] = (0.5 * n - q_half) / s2
-        g_rate = {"V": VS, "c": c, "D": 0.5 * ((np.eye(k) if self.full else 1.0) - Dinv)}
-        weight = self.beta if self.objective == "beta_elbo" else 1.0
-        g = {key: -g_dist[key] - weight * g_rate.get(key, 0.0) for key in g_dist}
+            # dDist/dsigma2 = n / (2 sigma2) - Q / (2 sigma2^2), Q / (2 sigma2) read off the
+            # distortion the objectives return
+            dist = objectives.distortion(model, self.data)
+            q_half = dist - 0.5 * n * (objectives._LOG_2PI + np.log(s2))
+            g["s2"] = (q_half - 0.5 * n) / s2
         if self.objective == "relbo" and self.alpha != 1.0:
-            wgt = renyi_weight(self.alpha)
-            tau, _ = model.posterior_cov_eigen()               # sigma2 / (s_i^2 + sigma2)
-            g["W"] = g["W"] + wgt * _t(model.posterior_gain())  # W M^-1
-            if "s2" in g:                                      # -k / (2 sigma2) + tr M^-1 / 2
-                g["s2"] = g["s2"] + wgt * 0.5 * (np.sum(tau, axis=-1) - k) / s2
-            g["D"] = g["D"] + wgt * 0.5 * Dinv
+            a = renyi_weight(self.alpha)
+            g["W"] = gW + a * _t(model.posterior_gain())          # W M^-1
+            g["D"] = gD + a * 0.5 * Dinv
+            if self.fixed_s2 is None:                           # (tr(sigma2 M^-1) - k) / (2 sigma2)
+                tau, _ = model.posterior_cov_eigen()           # sigma2 / (s_i^2 + sigma2)
+                g["s2"] = g["s2"] + a * 0.5 * (np.sum(tau, axis=-1) - k) / s2
         return g
 
 

@@ -44,8 +44,8 @@ Q/(2\sigma^2))/\sigma^2` with :math:`Q/(2\sigma^2)` read off the distortion;
 - \mathrm{tr}\,C^{-1}]` with :math:`\tilde S = S + (\mu_D - b)(\mu_D - b)^T` and
 :math:`C^{-1} = (I - WM^{-1}W^T)/\sigma^2` (Tipping & Bishop 1999).  :math:`M = W^TW +
 \sigma^2 I` enters through the SVD of W (:math:`WM^{-1} = U\,\mathrm{diag}(s/(s^2+\sigma^2))
-R^T`, :math:`\mathrm{tr}M^{-1} = \sum_i 1/(s_i^2+\sigma^2)`); a full :math:`D^{-1}` through
-triangular solves with L.
+R^T`, :math:`\mathrm{tr}M^{-1} = \sum_i 1/(s_i^2+\sigma^2)`); a full :math:`D^{-1}` as
+:math:`L^{-T}L^{-1}`, :math:`L^{-1}` from a linear solve with the Cholesky factor L.
 """
 
 import numpy as np

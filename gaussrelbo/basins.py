@@ -7,7 +7,8 @@ Two ways to pose the ascent, both in the eigenbasis of the data covariance (data
   al. 2019; the profile of ``docs/derivations.md``).  Value and gradient come from
   :func:`gaussrelbo.optima.profiled_value_grad`, batched over the starts;
 * **full**: every parameter :math:`(W, b, \sigma^2, V, c, D)` moves (for the log-likelihood only
-  the decoder); value and gradient from :mod:`gaussrelbo._gradients`.
+  the decoder); the value from :mod:`gaussrelbo.objectives` on one batched model of all starts
+  per evaluation, the gradient in closed form beside it (:mod:`gaussrelbo._gradients`).
 
 Both objectives have the same stationary points in W and :math:`\sigma^2` with the same values
 (the encoder's optimum is unique), so a run is labelled by the stationary point of

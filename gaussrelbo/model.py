@@ -208,6 +208,29 @@ class LinearGaussianVAE:
                              f"c {c.shape}, D {D.shape}") from None
 
     @classmethod
+    def _trusted(cls, W, b, sigma2, V=None, c=None, D=None, chol_D=None):
+        """A model from arrays the caller vouches for: no validation, no copies (private).
+
+        For optimisers that build one batched model per evaluation from their own parameters
+        (:mod:`gaussrelbo._gradients`): float64 arrays, finite, all with the same batch shape
+        ``W.shape[:-2]``; ``sigma2 > 0``; no encoder (``V``, ``c``, ``D`` all None), a
+        diagonal ``D > 0`` of shape (..., k), or a full ``D`` with ``chol_D`` its Cholesky
+        factor (positive diagonal).  The caller must not change the arrays while the model is
+        in use (its decompositions are cached).
+        """
+        self = object.__new__(cls)
+        self.W, self.b, self.sigma2 = W, b, sigma2
+        self.n, self.k = W.shape[-2:]
+        self.V, self.c, self.D, self._chol_D = V, c, D, chol_D
+        if V is None:
+            self.diagonal = self.encoder = None
+        else:
+            self.diagonal = chol_D is None
+            self.encoder = "diagonal" if self.diagonal else "full"
+        self.batch_shape = W.shape[:-2]
+        return self
+
+    @classmethod
     def from_decoder(cls, W: ArrayLike, b: ArrayLike, sigma2: ArrayLike) -> LinearGaussianVAE:
         """A decoder-only model :math:`z\\sim N(0, I)`, :math:`x|z\\sim N(Wz+b, \\sigma^2 I)`.
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import gaussrelbo as gr
+import gaussrelbo.objectives as objectives
 import gaussrelbo.optima  # noqa: F401  (gr.optima below)
 from gaussrelbo._gradients import FullProblem
 from gaussrelbo.basins import _basin_runs, _Profiled, fit_population
@@ -47,6 +48,82 @@ def test_full_value_and_gradient(objective, alpha, beta, sigma2, encoder):
     fd = np.stack([(problem.value_grad(x + h * e)[0] - problem.value_grad(x - h * e)[0]) / (2 * h)
                    for e in eye], axis=1)
     assert np.max(np.abs(fd - g)) <= 1e-6 * np.max(np.abs(g))
+
+
+# Planted errors in the objectives' own building blocks: the value of FullProblem and the
+# reference of the value check change together (both come from gaussrelbo.objectives), so the
+# value check still passes and only the finite-difference check of the closed-form gradient
+# can see the error.  It must fail: the gradients are not derived from the values.
+_PLANTS = {
+    "renyi bracket, log-det coefficient": ("_renyi_bracket", lambda real: lambda m, a: (
+        real(m, a) - 5e-4 * m.log_post_ratio)),
+    "distortion, extra term in W": ("_distortion", lambda real: lambda m, p: (
+        real(m, p) + 1e-3 * np.sum(m.W * m.W, axis=(-2, -1)))),
+    "rate, log det D coefficient": ("_rate", lambda real: lambda m, p: (
+        real(m, p) - 1e-3 * m.logdet_D)),
+    "log-evidence, overall factor": ("_log_evidence", lambda real: lambda m, p: (
+        real(m, p) * 1.001)),
+}
+
+
+@pytest.mark.parametrize("plant, objective, alpha, beta, encoder", [
+    ("renyi bracket, log-det coefficient", "relbo", 0.3, None, "diagonal"),
+    ("distortion, extra term in W", "elbo", None, None, "full"),
+    ("rate, log det D coefficient", "beta_elbo", None, 2.5, "diagonal"),
+    ("log-evidence, overall factor", "loglik", None, None, "diagonal"),
+])
+def test_planted_value_error_breaks_the_gradient_check(monkeypatch, plant, objective, alpha,
+                                                       beta, encoder):
+    name, make = _PLANTS[plant]
+    problem = FullProblem(LAM, 3, objective, alpha or 1.0, beta or 1.0, None, encoder)
+    x = np.random.default_rng(7).normal(size=(3, problem.size)) * 0.5
+    before = problem.value_grad(x)[0]
+    monkeypatch.setattr(objectives, name, make(getattr(objectives, name)))
+    after = problem.value_grad(x)[0]
+    assert np.min(np.abs(after - before)) > 1e-4          # the plant is live
+    with pytest.raises(AssertionError) as info:
+        test_full_value_and_gradient(objective, alpha, beta, None, encoder)
+    assert "Not equal to tolerance" not in str(info.value)  # the value check still agreed
+
+
+def test_full_rows_outside_the_domain():
+    # A row whose sigma2 overflows in exp(rho), or with a non-finite entry, is -inf with a NaN
+    # gradient; the other rows are what they are alone.
+    problem = FullProblem(LAM, 3, "relbo", 0.5, 1.0, None, "diagonal")
+    x = np.random.default_rng(2).normal(size=(4, problem.size)) * 0.5
+    x[1, problem.slices["rho"]] = 800.0
+    x[3, 0] = np.nan
+    f, g = problem.value_grad(x)
+    assert f[1] == -np.inf
+    assert f[3] == -np.inf
+    assert np.all(np.isnan(g[[1, 3]]))
+    for i in (0, 2):
+        fi, gi = problem.value_grad(x[i:i + 1])
+        np.testing.assert_allclose(f[i], fi[0], rtol=1e-14)
+        np.testing.assert_allclose(g[i], gi[0], rtol=1e-12, atol=1e-14)
+
+
+def test_full_row_the_objectives_refuse(monkeypatch):
+    # A ValueError from the objectives (a value outside float64) marks only the rows that
+    # raise it: the batch is evaluated again row by row.
+    real = objectives.relbo
+
+    def refusing(model, data, alpha):
+        if np.any(np.asarray(model.W)[..., 0, 0] > 0.3):
+            raise ValueError("outside the float64 range")
+        return real(model, data, alpha)
+
+    problem = FullProblem(LAM, 3, "relbo", 0.5, 1.0, 0.8, "diagonal")
+    x = np.random.default_rng(4).normal(size=(3, problem.size)) * 0.1
+    x[:, 0] = [0.0, 1.0, 0.1]
+    want = problem.value_grad(x)
+    monkeypatch.setattr(objectives, "relbo", refusing)
+    f, g = problem.value_grad(x)
+    assert f[1] == -np.inf
+    assert np.all(np.isnan(g[1]))
+    # alone, a row is one unbatched model (same formulas, other rounding)
+    np.testing.assert_allclose(f[[0, 2]], want[0][[0, 2]], rtol=1e-14)
+    np.testing.assert_allclose(g[[0, 2]], want[1][[0, 2]], rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("sigma2", [None, 0.8])

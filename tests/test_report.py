@@ -1,6 +1,7 @@
 """`gaussrelbo report`: every figure, report.md and numbers.json, written atomically."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -10,10 +11,13 @@ from gaussrelbo.report import FIGURES, report_settings
 
 
 @pytest.fixture(scope="module")
-def report_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("r") / "report"
-    assert cli.main(["report", "--out", str(out)]) == 0
-    return out
+def report_dir(run_once):
+    """The default report (``gaussrelbo report --out DIR``, default --jobs), built once per test
+    run in a fresh interpreter and shared by the pytest-xdist workers (``run_once``)."""
+    root, proc = run_once("report-default", [sys.executable, "-m", "gaussrelbo", "report",
+                                             "--out", "{root}/report"])
+    assert proc.returncode == 0, proc.stderr
+    return root / "report"
 
 
 def test_every_file(report_dir):
@@ -60,8 +64,10 @@ def test_refuses_foreign_directory_and_replaces_its_own(tmp_path, capsys):
     from gaussrelbo.report import write_report
     own = tmp_path / "own"
     write_report(own, formats=("svg",), figures=["F1_alpha_limit"])
-    write_report(own, formats=("png",), figures=["F1_alpha_limit"])
-    assert not list((own / "figures").glob("*.svg"))        # replaced as a whole
+    assert [p.name for p in (own / "figures").iterdir()] == ["F1_alpha_limit.svg"]
+    write_report(own, formats=("png",), figures=[])         # its own: replaced, no --force
+    assert list((own / "figures").iterdir()) == []          # replaced as a whole
+    assert "![F1_alpha_limit]" not in (own / "report.md").read_text()
     # no temporary directories are left behind
     assert sorted(p.name for p in tmp_path.iterdir()) == ["foreign", "own"]
 
@@ -78,13 +84,14 @@ def test_crash_leaves_no_half_written_report(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_bad_arguments(tmp_path):
-    import subprocess
-    import sys
-    proc = subprocess.run([sys.executable, "-m", "gaussrelbo", "report", "--format", "gif",
-                           "--out", str(tmp_path / "x")], capture_output=True, text=True)
-    assert proc.returncode == 2
-    assert len(proc.stderr.strip().splitlines()) == 1
+def test_bad_arguments(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:          # argparse refuses the format
+        cli.main(["report", "--format", "gif", "--out", str(tmp_path / "x")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "--format" in err and "'gif'" in err
+    assert not (tmp_path / "x").exists()
 
 
 def test_header_records_version_command_and_settings(report_dir):
@@ -236,51 +243,76 @@ def test_cli_reading_option(tmp_path, capsys):
 
 
 _JOBS_SCRIPT = """
-import json, sys
+import json, os, sys
 from pathlib import Path
 from gaussrelbo import figures
 from gaussrelbo.report import write_report
-out, jobs, fail = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "fail"
-if fail:
-    def boom(*args, **kwargs):
-        raise ValueError("planted failure in F1")
-    figures.fig_alpha_limit = boom
-write_report(out, figures=["F1_alpha_limit", "F6_rate_distortion"], jobs=jobs, formats=("png",))
+root, stems, out = Path(sys.argv[1]), ["F1_alpha_limit", "F6_rate_distortion"], {}
+draw_f1 = figures.fig_alpha_limit
+for jobs in (1, 2):                     # F1 is drawn by the forked process when jobs = 2
+    def traced(*args, **kwargs):
+        with open(root / "f1-pids", "a") as fh:
+            fh.write(f"{jobs} {os.getpid()}\\n")
+        return draw_f1(*args, **kwargs)
+    figures.fig_alpha_limit = traced
+    d = root / f"jobs{jobs}"
+    write_report(d, figures=stems, jobs=jobs, formats=("png",))
+    out[f"jobs{jobs}"] = {"md": (d / "report.md").read_text(),
+                          "numbers": json.loads((d / "numbers.json").read_text()),
+                          "files": sorted(p.name for p in (d / "figures").iterdir())}
+def boom(*args, **kwargs):
+    raise ValueError("planted failure in F1")
+figures.fig_alpha_limit = boom
+for jobs in (2, 1):
+    parent = root / f"fail{jobs}"
+    parent.mkdir()
+    try:
+        write_report(parent / "r", figures=stems, jobs=jobs, formats=("png",))
+        error = None
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    out[f"fail{jobs}"] = {"error": error, "left": sorted(p.name for p in parent.iterdir())}
+out["pid"] = os.getpid()
+out["f1_pids"] = (root / "f1-pids").read_text().split()
+print(json.dumps(out))
 """
 
 
-def _run_jobs(out, jobs, fail=False):
-    # a fresh interpreter: this test process may hold threads (JAX, from other tests) that a
-    # fork must not copy
-    import subprocess
-    import sys
+@pytest.fixture(scope="module")
+def jobs_runs(run_once):
+    """Two-figure reports (F1, F6) with one and two processes, then with F1 made to fail, all
+    in one fresh interpreter (this test process may hold threads, from JAX in other tests, that
+    a fork must not copy), once per test run."""
+    def write_script(root):
+        (root / "jobs.py").write_text(_JOBS_SCRIPT)
 
-    return subprocess.run([sys.executable, "-c", _JOBS_SCRIPT, str(out), str(jobs),
-                           "fail" if fail else "ok"], capture_output=True, text=True)
+    _, proc = run_once("report-jobs", [sys.executable, "{root}/jobs.py", "{root}"],
+                       prepare=write_script)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
 
 
-def test_jobs_give_the_same_report(tmp_path):
+def test_jobs_give_the_same_report(jobs_runs, tmp_path):
     from gaussrelbo.report import write_report
 
-    out = {}
-    for jobs in (1, 2):                  # F1 is drawn by the forked process when jobs = 2
-        proc = _run_jobs(tmp_path / f"j{jobs}", jobs)
-        assert proc.returncode == 0, proc.stderr
-        path = tmp_path / f"j{jobs}" / "report.md"
-        out[jobs] = (path.read_text(), json.loads((path.parent / "numbers.json").read_text()))
-        assert sorted(p.name for p in (path.parent / "figures").iterdir()) == [
-            "F1_alpha_limit.png", "F6_rate_distortion.png"]
-    assert out[1] == out[2]
+    one, two = jobs_runs["jobs1"], jobs_runs["jobs2"]
+    for run in (one, two):
+        assert run["files"] == ["F1_alpha_limit.png", "F6_rate_distortion.png"]
+    assert one["md"] == two["md"]
+    assert one["numbers"] == two["numbers"]
+    # F1 was drawn by the script's own process with one job, by another (forked) one with two
+    pids = dict(zip(jobs_runs["f1_pids"][::2], jobs_runs["f1_pids"][1::2]))
+    assert int(pids["1"]) == jobs_runs["pid"]
+    assert int(pids["2"]) != jobs_runs["pid"]
     with pytest.raises(ValueError, match="`jobs` must be a positive integer, got 0"):
         write_report(tmp_path / "j0", jobs=0)
 
 
-def test_a_failing_process_fails_the_report(tmp_path):
-    for jobs in (2, 1):
-        proc = _run_jobs(tmp_path / "r", jobs, fail=True)
-        assert proc.returncode == 1
-        assert "ValueError: planted failure in F1" in proc.stderr
-        assert list(tmp_path.iterdir()) == []            # nothing half-written is left
+def test_a_failing_process_fails_the_report(jobs_runs):
+    for jobs in (2, 1):                      # in the forked process, then in the caller's
+        run = jobs_runs[f"fail{jobs}"]
+        assert run["error"] == "ValueError: planted failure in F1"
+        assert run["left"] == []             # nothing half-written is left
 
 
 def test_default_jobs_do_not_fork_a_multithreaded_process(monkeypatch):

@@ -23,7 +23,8 @@ def report_dir(run_once):
 def test_every_file(report_dir):
     names = {p.name for p in (report_dir / "figures").iterdir()}
     for stem, _ in FIGURES:
-        assert f"{stem}.png" in names and f"{stem}.pdf" in names
+        assert f"{stem}.png" in names
+        assert f"{stem}.pdf" in names
         assert (report_dir / "figures" / f"{stem}.png").stat().st_size > 10_000
     md = (report_dir / "report.md").read_text()
     for stem, _ in FIGURES:
@@ -34,7 +35,8 @@ def test_every_file(report_dir):
 def test_numbers_equal_the_library(report_dir):
     nums = json.loads((report_dir / "numbers.json").read_text())
     lam, k, s2 = report_settings("synthetic")
-    assert nums["settings"]["k"] == k and nums["settings"]["sigma2"] == s2
+    assert nums["settings"]["k"] == k
+    assert nums["settings"]["sigma2"] == s2
     assert np.allclose(nums["settings"]["eigenvalues"], lam)
     for row in nums["tables"]["global_optima"]:
         for name in row["objective"].split("; "):          # merged rows name every objective
@@ -59,7 +61,8 @@ def test_refuses_foreign_directory_and_replaces_its_own(tmp_path, capsys):
     foreign.mkdir()
     (foreign / "keep.txt").write_text("mine")
     rc = cli.main(["report", "--out", str(foreign), "--format", "png"])
-    assert rc == 2 and "--force" in capsys.readouterr().err
+    assert rc == 2
+    assert "--force" in capsys.readouterr().err
     assert (foreign / "keep.txt").read_text() == "mine"
     from gaussrelbo.report import write_report
     own = tmp_path / "own"
@@ -90,7 +93,8 @@ def test_bad_arguments(tmp_path, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
-    assert "--format" in err and "'gif'" in err
+    assert "--format" in err
+    assert "'gif'" in err
     assert not (tmp_path / "x").exists()
 
 
@@ -176,9 +180,11 @@ def test_f8_f9_in_the_report(report_dir):
     assert "\nF9 (embedded digits spectrum, n = 64, k = 10" in md
     f8 = nums["figures"]["F8_readings_rate_distortion"]
     assert set(f8["readings"]) == {"pointwise", "escort", "cross_entropy"}
-    assert f8["sigma2"] == nums["settings"]["sigma2"] and f8["k"] == nums["settings"]["k"]
+    assert f8["sigma2"] == nums["settings"]["sigma2"]
+    assert f8["k"] == nums["settings"]["k"]
     f9 = nums["figures"]["F9_readings_collapse"]
-    assert f9["k"] == 10 and len(f9["lam"]) == 64
+    assert f9["k"] == 10
+    assert len(f9["lam"]) == 64
 
 
 def _ce_value(lam, k, s2, a):
@@ -211,7 +217,8 @@ def test_reading_selects_the_tables():
     thr = nums["tables"]["collapse_thresholds"]
     assert [t["critical_alpha"] for t in thr] == pytest.approx(list(2 - s2 / lam[:len(thr)]))
     names = [r["objective"] for r in nums["tables"]["objectives"]]
-    assert "RELBO[cross_entropy] alpha=0.5" in names and "RELBO alpha=0.5" not in names
+    assert "RELBO[cross_entropy] alpha=0.5" in names
+    assert "RELBO alpha=0.5" not in names
     # escort: the pPCA maximum likelihood with the ELBO's split, for every alpha
     _, md, nums = build_report(figures=[], reading="escort")
     rows = nums["tables"]["global_optima"]
@@ -230,7 +237,8 @@ def test_reading_without_a_maximum_is_said_in_the_table():
     rows = optima_table(lam, k, s2, alphas=(0.25,), betas=(), reading="cross_entropy")
     (fixed,) = [r for r in rows if r["objective"].startswith("RELBO") and
                 r["sigma2_mode"] == "fixed"]
-    assert fixed["value"] is None and fixed["active"] is None
+    assert fixed["value"] is None
+    assert fixed["active"] is None
     assert "-inf for every decoder" in fixed["note"]
 
 
@@ -239,7 +247,8 @@ def test_cli_reading_option(tmp_path, capsys):
         cli.main(["report", "--reading", "bogus", "--out", str(tmp_path / "x")])
     assert exc.value.code == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "--reading" in err
+    assert err.count("\n") == 1
+    assert "--reading" in err
 
 
 _JOBS_SCRIPT = """

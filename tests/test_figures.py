@@ -25,8 +25,11 @@ def test_f1_slopes_and_range(problem):
     fig = figures.fig_alpha_limit(*problem)
     fig.canvas.draw()
     (ax,) = fig.axes
-    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
-    assert ax.get_xlabel() and ax.get_ylabel() == "nats" and fig.caption.startswith("F1")
+    assert ax.get_xscale() == "log"
+    assert ax.get_yscale() == "log"
+    assert ax.get_xlabel()
+    assert ax.get_ylabel() == "nats"
+    assert fig.caption.startswith("F1")
     for side in ("above", "below"):
         nums = fig.numbers[side]
         t = np.array(nums["abs_alpha_minus_1"])
@@ -53,7 +56,8 @@ def test_f2_curves(problem):
     rel = np.array(nums["relbo"])
     assert np.all(rel <= nums["log_evidence"])
     j = np.argmin(np.abs(alpha - 1.0))
-    assert alpha[j] == pytest.approx(1.0) and rel[j] == pytest.approx(nums["elbo"], abs=1e-12)
+    assert alpha[j] == pytest.approx(1.0)
+    assert rel[j] == pytest.approx(nums["elbo"], abs=1e-12)
     vr = np.array([np.nan if v is None else v for v in nums["vr_bound"]])
     ok = np.isfinite(vr)
     assert np.all(np.diff(vr[ok]) <= 1e-12)          # non-increasing in alpha
@@ -105,13 +109,17 @@ def test_f3_rotation_stiffness_scales_as_one_over_alpha():
     np.testing.assert_allclose(st["relbo_finite_difference"],
                                -(m1 - m2) ** 2 / (alpha * m1 * m2), rtol=1e-6)
     beta = np.array(st["beta"])
-    assert beta.size >= 5 and np.all(LAM[1] > beta * 0.8)
+    assert beta.size >= 5
+    assert np.all(LAM[1] > beta * 0.8)
     np.testing.assert_allclose(st["beta_elbo_finite_difference"],
                                -beta * (m1 - m2) ** 2 / (m1 * m2), rtol=1e-6)
     axr, axb, axs = fig.axes
-    assert axs.get_xscale() == "log" and axs.get_yscale() == "log"
+    assert axs.get_xscale() == "log"
+    assert axs.get_yscale() == "log"
     for ax in (axr, axb):
-        assert "nats" in ax.get_ylabel() and ax.get_xlabel() and ax.get_legend() is not None
+        assert "nats" in ax.get_ylabel()
+        assert ax.get_xlabel()
+        assert ax.get_legend() is not None
     assert fig.caption.startswith("F3")
 
 
@@ -120,7 +128,9 @@ def test_f3_zero_column_and_swap_symmetry():
     lam, s2, a = np.array([5.0, 0.6, 0.5, 0.3]), 0.8, 2.0
     fig = figures.fig_rotation(lam, k=2, sigma2=s2, alphas=(a,), betas=(1.0,))
     th = np.array(fig.numbers["theta"])
-    assert th[0] == -np.pi / 2 and th[-1] == np.pi / 2 and th.size == 181
+    assert th[0] == -np.pi / 2
+    assert th[-1] == np.pi / 2
+    assert th.size == 181
     y = np.array(fig.numbers["relbo"]["2"])
     small = np.abs(th) < 0.1
     curv = 2 * np.polyfit(th[small], y[small], 6)[4]
@@ -128,7 +138,8 @@ def test_f3_zero_column_and_swap_symmetry():
     assert curv == pytest.approx(-(m1 - m2) ** 2 / (a * m1 * m2), rel=1e-3)
     # theta = +-pi/2 swaps the columns (one sign flipped): every objective returns to 0
     for y in (y, np.array(fig.numbers["beta_elbo"]["1"]), np.array(fig.numbers["loglik"])):
-        assert abs(y[0]) < 1e-12 and abs(y[-1]) < 1e-12
+        assert abs(y[0]) < 1e-12
+        assert abs(y[-1]) < 1e-12
     assert np.all(np.array(fig.numbers["relbo"]["2"]) <= 1e-12)     # theta = 0 is the maximum
     with pytest.raises(ValueError, match="`k` must be an integer in \\[2, n=4\\]"):
         figures.fig_rotation(lam, k=1)
@@ -193,7 +204,9 @@ def test_f5_steps_at_lambda_over_sigma2():
     # the steps of the plotted data sit at lambda_j / sigma2 (j <= k), each a drop by one
     where, by = _steps(beta, act)
     np.testing.assert_allclose(where, np.sort(lam[:k] / s2), rtol=1e-11)
-    assert np.all(by == -1) and act[0] == k and act[-1] == 0
+    assert np.all(by == -1)
+    assert act[0] == k
+    assert act[-1] == 0
     # and everywhere the count is #{j <= k: lambda_j > beta sigma2} (Theory §9), away from the
     # thresholds themselves (where the comparison is decided by rounding)
     far = np.all(np.abs(beta[:, None] / (lam[:k] / s2) - 1) > 1e-9, axis=1)
@@ -213,9 +226,11 @@ def test_f5_steps_at_lambda_over_sigma2():
     np.testing.assert_array_equal(nums["relbo_active_vs_sigma2"],
                                   act_s[np.searchsorted(r, sr)])
     # ... but never with alpha
-    assert set(nums["active_vs_alpha"]) == {k} and nums["relbo_kept"] == k
+    assert set(nums["active_vs_alpha"]) == {k}
+    assert nums["relbo_kept"] == k
     for ax in fig.axes:
-        assert ax.get_ylabel() == "active latent dimensions" and ax.get_legend() is not None
+        assert ax.get_ylabel() == "active latent dimensions"
+        assert ax.get_legend() is not None
     assert fig.caption.startswith("F5")
 
 
@@ -226,7 +241,8 @@ def test_f5_relbo_keeps_exactly_the_dimensions_above_sigma2():
     assert fig.numbers["active_vs_alpha"] == [3] * 9
     # a beta below lambda_4/sigma2 = 0.83 keeps the fourth dimension; beta >= 0.83 drops it
     beta, act = np.array(fig.numbers["beta"]), np.array(fig.numbers["active_vs_beta"])
-    assert beta[0] <= 0.1 and act[0] == 4
+    assert beta[0] <= 0.1
+    assert act[0] == 4
     assert set(act[(beta >= 2.5 / 3.0 * (1 + 1e-9)) & (beta < 4.0 / 3.0)]) == {3}
     with pytest.raises(ValueError, match="`k` must be an integer in \\[1, n-1=6\\]"):
         figures.fig_collapse(lam, k=7)
@@ -239,7 +255,8 @@ def test_f5_default_is_the_digits_spectrum():
     # the header names the spectrum drawn
     assert "digits spectrum: n = 64, k = 10" in fig._suptitle.get_text()
     assert fig.caption.startswith("F5 (digits spectrum, n = 64, k = 10")
-    assert nums["k"] == 10 and nums["lam"] == lam.tolist()
+    assert nums["k"] == 10
+    assert nums["lam"] == lam.tolist()
     s2 = lam[10:].mean()                  # pPCA maximum-likelihood sigma2 for k = 10
     assert nums["sigma2"] == pytest.approx(s2, rel=1e-12)
     where, _ = _steps(nums["beta"], nums["active_vs_beta"])
@@ -285,11 +302,13 @@ def test_f6_relbo_family_is_maximum_likelihood_with_moving_split(s2):
     assert nums["loglik_ml"] == pytest.approx(ll, rel=1e-13)
     for a, r, d in zip(alphas, R, D):
         rate, dist = _relbo_ml_split(LAM, k, s2, a)
-        assert r == pytest.approx(rate, rel=1e-10) and d == pytest.approx(dist, rel=1e-10)
+        assert r == pytest.approx(rate, rel=1e-10)
+        assert d == pytest.approx(dist, rel=1e-10)
         # D + R = -ELBO of the alpha encoder: -LL + (k/2)(log a + 1/a - 1), every latent column
         assert r + d == pytest.approx(-ll + 0.5 * k * (np.log(a) + 1 / a - 1), abs=1e-10)
     np.testing.assert_allclose(nums["relbo_value"], ll, rtol=1e-13)       # alpha-free value
-    assert np.argmin(R + D) == 2 and R[2] + D[2] == pytest.approx(-ll, abs=1e-10)
+    assert np.argmin(R + D) == 2
+    assert R[2] + D[2] == pytest.approx(-ll, abs=1e-10)
     assert (nums["elbo_rate"], nums["elbo_distortion"]) == pytest.approx((R[2], D[2]), abs=1e-12)
     # beta family against Theory §9: active set A = {j <= k: lambda_j > beta s2}, r = |A|,
     # R = 1/2 sum_A log(lambda_j/(beta s2)),
@@ -309,7 +328,8 @@ def test_f6_relbo_family_is_maximum_likelihood_with_moving_split(s2):
     np.testing.assert_array_equal(y, D)
     x, y = _plotted(ax, r"$D + R = -\log p_{ML}$ (= $-$RELBO optimum, every $\alpha$)")
     np.testing.assert_allclose(x + y, -ll, rtol=1e-13)
-    assert ax.get_xlabel() == "rate R (nats)" and ax.get_ylabel() == "distortion D (nats)"
+    assert ax.get_xlabel() == "rate R (nats)"
+    assert ax.get_ylabel() == "distortion D (nats)"
     assert fig.caption.startswith("F6")
 
 

@@ -80,7 +80,8 @@ def test_f8_points_against_closed_forms(f8):
     # cross-entropy: w_j^2 = max((2 - a) lam_j - s2, 0), escort encoder of order a; only where
     # it has an optimum: 0 < a < 2 and s2 > (1 - a) lam_(k+1)
     a_ce = np.array(ce["alpha"])
-    assert np.all(a_ce < 2) and np.all(S2 > (1 - a_ce) * LAM[K])
+    assert np.all(a_ce < 2)
+    assert np.all(S2 > (1 - a_ce) * LAM[K])
     for a, r, d in zip(a_ce, ce["rate"], ce["distortion"]):
         w2 = np.maximum((2 - a) * LAM[:K] - S2, 0.0)
         assert (r, d) == pytest.approx(_split(LAM, K, S2, w2, a), rel=1e-10)
@@ -221,9 +222,11 @@ def test_f9_draws_its_numbers(f9):
     ce = np.array(f9.numbers["active"]["cross_entropy"], float)
     np.testing.assert_array_equal(np.isnan(y), ce < 0)         # no optimum: not drawn
     np.testing.assert_array_equal(y[ce >= 0], ce[ce >= 0])
-    assert axa.get_xscale() == "log" and axb.get_xscale() == "log"
+    assert axa.get_xscale() == "log"
+    assert axb.get_xscale() == "log"
     for ax in (axa, axz, axb):
-        assert ax.get_ylabel() == "active latent dimensions" and ax.get_legend() is not None
+        assert ax.get_ylabel() == "active latent dimensions"
+        assert ax.get_legend() is not None
     assert f9.caption.startswith("F9 (user spectrum, n = 7, k = 4")
 
 
@@ -280,6 +283,8 @@ def test_log_tick_labels_are_plain_text():
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     FigureCanvasAgg(fig).draw()
     labels = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
-    assert "1" in labels and "0.1" in labels and "10" in labels
+    assert "1" in labels
+    assert "0.1" in labels
+    assert "10" in labels
     assert not any("$" in lab for ax in fig.axes for lab in
                    [t.get_text() for t in ax.get_xticklabels()])

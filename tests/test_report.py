@@ -1,6 +1,7 @@
 """`gaussrelbo report`: every figure, report.md and numbers.json, written atomically."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -10,16 +11,20 @@ from gaussrelbo.report import FIGURES, report_settings
 
 
 @pytest.fixture(scope="module")
-def report_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("r") / "report"
-    assert cli.main(["report", "--out", str(out)]) == 0
-    return out
+def report_dir(run_once):
+    """The default report (``gaussrelbo report --out DIR``, default --jobs), built once per test
+    run in a fresh interpreter and shared by the pytest-xdist workers (``run_once``)."""
+    root, proc = run_once("report-default", [sys.executable, "-m", "gaussrelbo", "report",
+                                             "--out", "{root}/report"])
+    assert proc.returncode == 0, proc.stderr
+    return root / "report"
 
 
 def test_every_file(report_dir):
     names = {p.name for p in (report_dir / "figures").iterdir()}
     for stem, _ in FIGURES:
-        assert f"{stem}.png" in names and f"{stem}.pdf" in names
+        assert f"{stem}.png" in names
+        assert f"{stem}.pdf" in names
         assert (report_dir / "figures" / f"{stem}.png").stat().st_size > 10_000
     md = (report_dir / "report.md").read_text()
     for stem, _ in FIGURES:
@@ -30,7 +35,8 @@ def test_every_file(report_dir):
 def test_numbers_equal_the_library(report_dir):
     nums = json.loads((report_dir / "numbers.json").read_text())
     lam, k, s2 = report_settings("synthetic")
-    assert nums["settings"]["k"] == k and nums["settings"]["sigma2"] == s2
+    assert nums["settings"]["k"] == k
+    assert nums["settings"]["sigma2"] == s2
     assert np.allclose(nums["settings"]["eigenvalues"], lam)
     for row in nums["tables"]["global_optima"]:
         for name in row["objective"].split("; "):          # merged rows name every objective
@@ -55,13 +61,16 @@ def test_refuses_foreign_directory_and_replaces_its_own(tmp_path, capsys):
     foreign.mkdir()
     (foreign / "keep.txt").write_text("mine")
     rc = cli.main(["report", "--out", str(foreign), "--format", "png"])
-    assert rc == 2 and "--force" in capsys.readouterr().err
+    assert rc == 2
+    assert "--force" in capsys.readouterr().err
     assert (foreign / "keep.txt").read_text() == "mine"
     from gaussrelbo.report import write_report
     own = tmp_path / "own"
     write_report(own, formats=("svg",), figures=["F1_alpha_limit"])
-    write_report(own, formats=("png",), figures=["F1_alpha_limit"])
-    assert not list((own / "figures").glob("*.svg"))        # replaced as a whole
+    assert [p.name for p in (own / "figures").iterdir()] == ["F1_alpha_limit.svg"]
+    write_report(own, formats=("png",), figures=[])         # its own: replaced, no --force
+    assert list((own / "figures").iterdir()) == []          # replaced as a whole
+    assert "![F1_alpha_limit]" not in (own / "report.md").read_text()
     # no temporary directories are left behind
     assert sorted(p.name for p in tmp_path.iterdir()) == ["foreign", "own"]
 
@@ -78,13 +87,15 @@ def test_crash_leaves_no_half_written_report(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_bad_arguments(tmp_path):
-    import subprocess
-    import sys
-    proc = subprocess.run([sys.executable, "-m", "gaussrelbo", "report", "--format", "gif",
-                           "--out", str(tmp_path / "x")], capture_output=True, text=True)
-    assert proc.returncode == 2
-    assert len(proc.stderr.strip().splitlines()) == 1
+def test_bad_arguments(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:          # argparse refuses the format
+        cli.main(["report", "--format", "gif", "--out", str(tmp_path / "x")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "--format" in err
+    assert "'gif'" in err
+    assert not (tmp_path / "x").exists()
 
 
 def test_header_records_version_command_and_settings(report_dir):
@@ -169,9 +180,11 @@ def test_f8_f9_in_the_report(report_dir):
     assert "\nF9 (embedded digits spectrum, n = 64, k = 10" in md
     f8 = nums["figures"]["F8_readings_rate_distortion"]
     assert set(f8["readings"]) == {"pointwise", "escort", "cross_entropy"}
-    assert f8["sigma2"] == nums["settings"]["sigma2"] and f8["k"] == nums["settings"]["k"]
+    assert f8["sigma2"] == nums["settings"]["sigma2"]
+    assert f8["k"] == nums["settings"]["k"]
     f9 = nums["figures"]["F9_readings_collapse"]
-    assert f9["k"] == 10 and len(f9["lam"]) == 64
+    assert f9["k"] == 10
+    assert len(f9["lam"]) == 64
 
 
 def _ce_value(lam, k, s2, a):
@@ -204,7 +217,8 @@ def test_reading_selects_the_tables():
     thr = nums["tables"]["collapse_thresholds"]
     assert [t["critical_alpha"] for t in thr] == pytest.approx(list(2 - s2 / lam[:len(thr)]))
     names = [r["objective"] for r in nums["tables"]["objectives"]]
-    assert "RELBO[cross_entropy] alpha=0.5" in names and "RELBO alpha=0.5" not in names
+    assert "RELBO[cross_entropy] alpha=0.5" in names
+    assert "RELBO alpha=0.5" not in names
     # escort: the pPCA maximum likelihood with the ELBO's split, for every alpha
     _, md, nums = build_report(figures=[], reading="escort")
     rows = nums["tables"]["global_optima"]
@@ -223,7 +237,8 @@ def test_reading_without_a_maximum_is_said_in_the_table():
     rows = optima_table(lam, k, s2, alphas=(0.25,), betas=(), reading="cross_entropy")
     (fixed,) = [r for r in rows if r["objective"].startswith("RELBO") and
                 r["sigma2_mode"] == "fixed"]
-    assert fixed["value"] is None and fixed["active"] is None
+    assert fixed["value"] is None
+    assert fixed["active"] is None
     assert "-inf for every decoder" in fixed["note"]
 
 
@@ -232,55 +247,81 @@ def test_cli_reading_option(tmp_path, capsys):
         cli.main(["report", "--reading", "bogus", "--out", str(tmp_path / "x")])
     assert exc.value.code == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "--reading" in err
+    assert err.count("\n") == 1
+    assert "--reading" in err
 
 
 _JOBS_SCRIPT = """
-import json, sys
+import json, os, sys
 from pathlib import Path
 from gaussrelbo import figures
 from gaussrelbo.report import write_report
-out, jobs, fail = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "fail"
-if fail:
-    def boom(*args, **kwargs):
-        raise ValueError("planted failure in F1")
-    figures.fig_alpha_limit = boom
-write_report(out, figures=["F1_alpha_limit", "F6_rate_distortion"], jobs=jobs, formats=("png",))
+root, stems, out = Path(sys.argv[1]), ["F1_alpha_limit", "F6_rate_distortion"], {}
+draw_f1 = figures.fig_alpha_limit
+for jobs in (1, 2):                     # F1 is drawn by the forked process when jobs = 2
+    def traced(*args, **kwargs):
+        with open(root / "f1-pids", "a") as fh:
+            fh.write(f"{jobs} {os.getpid()}\\n")
+        return draw_f1(*args, **kwargs)
+    figures.fig_alpha_limit = traced
+    d = root / f"jobs{jobs}"
+    write_report(d, figures=stems, jobs=jobs, formats=("png",))
+    out[f"jobs{jobs}"] = {"md": (d / "report.md").read_text(),
+                          "numbers": json.loads((d / "numbers.json").read_text()),
+                          "files": sorted(p.name for p in (d / "figures").iterdir())}
+def boom(*args, **kwargs):
+    raise ValueError("planted failure in F1")
+figures.fig_alpha_limit = boom
+for jobs in (2, 1):
+    parent = root / f"fail{jobs}"
+    parent.mkdir()
+    try:
+        write_report(parent / "r", figures=stems, jobs=jobs, formats=("png",))
+        error = None
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    out[f"fail{jobs}"] = {"error": error, "left": sorted(p.name for p in parent.iterdir())}
+out["pid"] = os.getpid()
+out["f1_pids"] = (root / "f1-pids").read_text().split()
+print(json.dumps(out))
 """
 
 
-def _run_jobs(out, jobs, fail=False):
-    # a fresh interpreter: this test process may hold threads (JAX, from other tests) that a
-    # fork must not copy
-    import subprocess
-    import sys
+@pytest.fixture(scope="module")
+def jobs_runs(run_once):
+    """Two-figure reports (F1, F6) with one and two processes, then with F1 made to fail, all
+    in one fresh interpreter (this test process may hold threads, from JAX in other tests, that
+    a fork must not copy), once per test run."""
+    def write_script(root):
+        (root / "jobs.py").write_text(_JOBS_SCRIPT)
 
-    return subprocess.run([sys.executable, "-c", _JOBS_SCRIPT, str(out), str(jobs),
-                           "fail" if fail else "ok"], capture_output=True, text=True)
+    _, proc = run_once("report-jobs", [sys.executable, "{root}/jobs.py", "{root}"],
+                       prepare=write_script)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
 
 
-def test_jobs_give_the_same_report(tmp_path):
+def test_jobs_give_the_same_report(jobs_runs, tmp_path):
     from gaussrelbo.report import write_report
 
-    out = {}
-    for jobs in (1, 2):                  # F1 is drawn by the forked process when jobs = 2
-        proc = _run_jobs(tmp_path / f"j{jobs}", jobs)
-        assert proc.returncode == 0, proc.stderr
-        path = tmp_path / f"j{jobs}" / "report.md"
-        out[jobs] = (path.read_text(), json.loads((path.parent / "numbers.json").read_text()))
-        assert sorted(p.name for p in (path.parent / "figures").iterdir()) == [
-            "F1_alpha_limit.png", "F6_rate_distortion.png"]
-    assert out[1] == out[2]
+    one, two = jobs_runs["jobs1"], jobs_runs["jobs2"]
+    for run in (one, two):
+        assert run["files"] == ["F1_alpha_limit.png", "F6_rate_distortion.png"]
+    assert one["md"] == two["md"]
+    assert one["numbers"] == two["numbers"]
+    # F1 was drawn by the script's own process with one job, by another (forked) one with two
+    pids = dict(zip(jobs_runs["f1_pids"][::2], jobs_runs["f1_pids"][1::2]))
+    assert int(pids["1"]) == jobs_runs["pid"]
+    assert int(pids["2"]) != jobs_runs["pid"]
     with pytest.raises(ValueError, match="`jobs` must be a positive integer, got 0"):
         write_report(tmp_path / "j0", jobs=0)
 
 
-def test_a_failing_process_fails_the_report(tmp_path):
-    for jobs in (2, 1):
-        proc = _run_jobs(tmp_path / "r", jobs, fail=True)
-        assert proc.returncode == 1
-        assert "ValueError: planted failure in F1" in proc.stderr
-        assert list(tmp_path.iterdir()) == []            # nothing half-written is left
+def test_a_failing_process_fails_the_report(jobs_runs):
+    for jobs in (2, 1):                      # in the forked process, then in the caller's
+        run = jobs_runs[f"fail{jobs}"]
+        assert run["error"] == "ValueError: planted failure in F1"
+        assert run["left"] == []             # nothing half-written is left
 
 
 def test_default_jobs_do_not_fork_a_multithreaded_process(monkeypatch):

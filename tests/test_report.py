@@ -10,6 +10,11 @@ from gaussrelbo import cli, optima
 from gaussrelbo.report import FIGURES, report_settings
 
 
+# The tests that read one shared build run on one pytest-xdist worker, so no worker waits for it.
+DEFAULT_REPORT = pytest.mark.xdist_group("report-default")
+JOBS_RUNS = pytest.mark.xdist_group("report-jobs")
+
+
 @pytest.fixture(scope="module")
 def report_dir(run_once):
     """The default report (``gaussrelbo report --out DIR``, default --jobs), built once per test
@@ -20,6 +25,7 @@ def report_dir(run_once):
     return root / "report"
 
 
+@DEFAULT_REPORT
 def test_every_file(report_dir):
     names = {p.name for p in (report_dir / "figures").iterdir()}
     for stem, _ in FIGURES:
@@ -32,6 +38,7 @@ def test_every_file(report_dir):
     assert "## Global optima per objective" in md
 
 
+@DEFAULT_REPORT
 def test_numbers_equal_the_library(report_dir):
     nums = json.loads((report_dir / "numbers.json").read_text())
     lam, k, s2 = report_settings("synthetic")
@@ -98,6 +105,7 @@ def test_bad_arguments(tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
+@DEFAULT_REPORT
 def test_header_records_version_command_and_settings(report_dir):
     import gaussrelbo
 
@@ -118,6 +126,7 @@ def test_header_records_version_command_and_settings(report_dir):
     assert "--reading pointwise" in nums["command"]
 
 
+@DEFAULT_REPORT
 def test_optima_table_has_no_repeated_rows(report_dir):
     nums = json.loads((report_dir / "numbers.json").read_text())
     rows = nums["tables"]["global_optima"]
@@ -146,6 +155,7 @@ def test_merge_duplicate_rows_keeps_distinct_numbers():
         ("a", "fixed = learned"), ("b", "fixed"), ("b", "learned"), ("c", "fixed")]
 
 
+@DEFAULT_REPORT
 def test_png_is_300_dpi(report_dir):
     from PIL import Image
 
@@ -169,6 +179,7 @@ def test_k_below_two_is_refused_before_any_figure(tmp_path, capsys):
     assert not out.exists()
 
 
+@DEFAULT_REPORT
 def test_f8_f9_in_the_report(report_dir):
     md = (report_dir / "report.md").read_text()
     nums = json.loads((report_dir / "numbers.json").read_text())
@@ -301,6 +312,7 @@ def jobs_runs(run_once):
     return json.loads(proc.stdout)
 
 
+@JOBS_RUNS
 def test_jobs_give_the_same_report(jobs_runs, tmp_path):
     from gaussrelbo.report import write_report
 
@@ -317,6 +329,7 @@ def test_jobs_give_the_same_report(jobs_runs, tmp_path):
         write_report(tmp_path / "j0", jobs=0)
 
 
+@JOBS_RUNS
 def test_a_failing_process_fails_the_report(jobs_runs):
     for jobs in (2, 1):                      # in the forked process, then in the caller's
         run = jobs_runs[f"fail{jobs}"]

@@ -26,7 +26,6 @@ import sys
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import minimize
 
 from ._gradients import FullProblem
 from ._threads import blas_limit, check_blas_threads
@@ -385,6 +384,7 @@ def _lbfgs_batched(fun, x0, maxiter, gtol, memory=_MEMORY):
 
 def _lbfgs_scipy(fun, x0, maxiter, gtol):
     """scipy's L-BFGS-B on one start (a row vector); the per-start reference."""
+    from scipy.optimize import minimize
 
     def neg(v):
         f, g = fun(v[None, :])

@@ -20,7 +20,6 @@ the theorems and proofs, and ``gaussrelbo/derivations/readings.py`` for the symp
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
 
 from ._numerics import log1p_ratio
 from ._validation import as_float_array, check_alpha, check_positive
@@ -556,6 +555,8 @@ def _sigma2_ce(disc, alpha):
     a, b_ = lo + eps, hi
     if g(a) <= 0 or g(b_) > 0:          # no sign change: no interior fixed point
         return None
+    from scipy.optimize import brentq           # scipy loads on first use only
+
     return brentq(g, a, b_, xtol=1e-15 * hi, rtol=4 * np.finfo(float).eps)
 
 
@@ -889,6 +890,8 @@ def matched_beta(alpha, lam, k, sigma2, reading="pointwise"):
         if rate_at(np.log(hi)) > 0:
             beta = hi
         else:
+            from scipy.optimize import brentq
+
             beta = float(np.exp(brentq(rate_at, np.log(lo), np.log(hi), xtol=1e-14,
                                        rtol=4 * np.finfo(float).eps)))
     bp = beta_point(beta)

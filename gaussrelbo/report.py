@@ -510,6 +510,10 @@ def build_report(spectrum="synthetic", k=None, sigma2=None, progress=None, figur
         return fig
 
     groups = _partition(wanted, _check_jobs(jobs))
+    if len(groups) > 1:
+        # every figure process evaluates single models, whose direct route uses scipy's LAPACK:
+        # imported once here rather than once in each forked process
+        import scipy.linalg  # noqa: F401
     with _forked(groups[1:], draw) as others:
         figs = [(stem, draw(stem, fname)) for stem, fname in groups[0]]
         say("tables")

@@ -5,7 +5,6 @@ from itertools import combinations, repeat
 from math import comb, log
 
 import numpy as np
-from scipy.optimize import brentq
 
 from .._validation import check_alpha, check_beta
 from . import _clusters as _cl
@@ -92,6 +91,8 @@ class _Problem:
                     m, _ = self._cluster_at((c, r, J), t)
                     acc += (g / a) * (c - r) * (1.0 - t / m)
                 return acc
+            from scipy.optimize import brentq           # scipy loads on first use only
+
             lo, hi = log(rest / n) - 40.0, log(sp.total) + 40.0
             try:
                 if not (h(lo) > 0 > h(hi)):

@@ -10,9 +10,23 @@ import subprocess
 import sys
 from pathlib import Path
 
-import gaussrelbo
-import pytest
-from hypothesis import HealthCheck, settings
+# The suite works on small matrices: one BLAS thread per process.  Two pytest-xdist workers with
+# two BLAS threads each would fight over two cores (small-matrix code 3-12 times slower).  Set
+# before numpy loads where this file is imported first, inherited by the subprocesses (the
+# report, the docs build, the quick benchmark), and enforced below where numpy is already loaded.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import gaussrelbo  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+try:                                          # in the test extra; a plain install may lack it
+    from threadpoolctl import threadpool_limits
+except ImportError:                           # pragma: no cover
+    pass
+else:
+    threadpool_limits(limits=1, user_api="blas")
 
 # The docs-site helpers (tests/docsite.py: one build per test run, shared by test_docs.py and
 # test_browser.py) are registered once here: with --import-mode=importlib a test module cannot

@@ -122,10 +122,12 @@ class _Problem:
 
 # ---- points -------------------------------------------------------------------------------------
 
-def _assemble(sp, clusters, t, cache):
+def _assemble(n, k, clusters, t, cache=None):
     """Decoder of a configuration (clusters in order, then zero columns), the cluster blocks
-    and the JSON cluster records."""
-    W = np.zeros((sp.n, sp.k))
+    and the JSON cluster records; ``cache`` (a dict) keeps blocks shared between
+    configurations."""
+    cache = {} if cache is None else cache
+    W = np.zeros((n, k))
     blocks, recs, col = [], [], 0
     for cl in clusters:
         key = (cl.c, cl.r, cl.J, t)
@@ -162,7 +164,7 @@ def _make_points(sp, configs, b, classifier):
     W = np.zeros((N, n, k))
     terms = np.zeros((4, N))
     for (gs2, X), idx in groups.items():
-        WX, blocks, recX = _assemble(sp, X, sp.gamma * s2s[idx[0]], cache)
+        WX, blocks, recX = _assemble(sp.n, sp.k, X, sp.gamma * s2s[idx[0]], cache)
         fam[X] = (blocks, recX, sum(cl.c for cl in X))
         if X:
             W[idx] = WX

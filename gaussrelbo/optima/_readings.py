@@ -62,7 +62,7 @@ from ..model import DataMoments, LinearGaussianVAE
 from ..objectives import distortion, rate
 from . import _clusters as _cl
 from . import _hessian as _hx
-from ._atlas import _cmax, _normalised, _unscale
+from ._atlas import _assemble, _cmax, _normalised, _unscale
 from ._enumerate import _best_first, _families
 from ._problem import _TIE_RTOL, _Spec, _check_int
 from ._profile import _core
@@ -451,19 +451,6 @@ def _ce_enumerate(pr, cap, max_cluster, fam_cap, cand_cap, nonorthogonal):
     if not exhausted:
         truncated.append(f"max_points={cap}")
     return [(v, list(X) + [pr.single(j) for j in S]) for v, _, X, S in res], truncated
-
-
-def _assemble(n, k, clusters, s2):
-    W = np.zeros((n, k))
-    blocks, recs, col = [], [], 0
-    for cl in clusters:
-        B = _cl.cluster_block(cl, s2)
-        cols = list(range(col, col + cl.c))
-        W[np.asarray(cl.J)[:, None], np.asarray(cols)[None, :]] = B
-        blocks.append(B)
-        recs.append((tuple(cols), cl.r, tuple(cl.J)))
-        col += cl.c
-    return W, blocks, tuple(recs)
 
 
 def _rate_distortion(Ws, s2, lam, alpha):

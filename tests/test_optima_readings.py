@@ -1,7 +1,8 @@
 """The optima atlas per reading of the RELBO (escort, cross-entropy) against independent routes:
 the profiled cross-entropy objective written densely here (slogdet; tied to
-``gaussrelbo.readings.reading_objective``), a Newton root search of its finite-difference
-gradient from random starts, finite-difference Hessians, scipy BFGS, and the CLI."""
+``gaussrelbo.readings.reading_objective``) with its gradient by matrix calculus (tied to central
+differences of the value), a Newton root search of that gradient from random starts,
+finite-difference Hessians, scipy BFGS, and the CLI."""
 
 import json
 
@@ -38,6 +39,29 @@ def _dense_value(W, s2, lam, alpha):
     return np.where(sB > 0, val, -np.inf)
 
 
+def _dense_grad(W, s2, lam, alpha):
+    """The gradient of :func:`_dense_value` by matrix calculus, batched: ``(dW, ds2)`` with
+    d log det C = 2 C^-1 W dW (and tr C^-1 ds2), the same for B = C - (1-alpha) diag(lam) and
+    for M = W^T W + s2 I, and d sum_i log M_ii = 2 W diag(1/M_ii) dW (sum 1/M_ii ds2)."""
+    W = np.asarray(W, float)
+    n, k = W.shape[-2:]
+    s2 = np.asarray(s2, float)[..., None, None]
+    t = 1.0 - alpha
+    Wt = np.swapaxes(W, -1, -2)
+    C = W @ Wt + s2 * np.eye(n)
+    M = Wt @ W + s2 * np.eye(k)
+    CiW = np.linalg.solve(C, W)
+    BiW = np.linalg.solve(C - t * np.diag(lam), W)
+    WMi = np.swapaxes(np.linalg.solve(M, Wt), -1, -2)
+    Md = np.diagonal(M, axis1=-2, axis2=-1)
+    gW = -CiW + (BiW - CiW) / t - (W / Md[..., None, :] - WMi) / alpha
+    trC = np.trace(np.linalg.inv(C), axis1=-2, axis2=-1)
+    trB = np.trace(np.linalg.inv(C - t * np.diag(lam)), axis1=-2, axis2=-1)
+    trM = np.trace(np.linalg.inv(M), axis1=-2, axis2=-1)
+    gs2 = -0.5 * trC + (trB - trC) / (2 * t) - (np.sum(1.0 / Md, axis=-1) - trM) / (2 * alpha)
+    return gW, gs2
+
+
 def _reading_value(W, s2, lam, alpha):
     """The same value by gaussrelbo.readings (general-encoder route, optimal encoder)."""
     n = lam.size
@@ -70,26 +94,44 @@ def _fd_hess(W, s2, lam, alpha, h):
     return 0.5 * (H + np.swapaxes(H, 1, 2))
 
 
+def _grad_flat(W, s2, lam, alpha):
+    """:func:`_dense_grad` in W, flattened: (..., n*k)."""
+    gW, _ = _dense_grad(W, s2, lam, alpha)
+    return gW.reshape(gW.shape[:-2] + (-1,))
+
+
+def _jac(W, s2, lam, alpha, h):
+    """Central differences of the analytic gradient, batched: (S, p, p)."""
+    S, n, k = W.shape
+    p = n * k
+    E = np.eye(p).reshape(p, n, k) * h
+    g = _grad_flat(np.concatenate([W[:, None] + E, W[:, None] - E], axis=1), s2, lam, alpha)
+    J = (g[:, :p] - g[:, p:]) / (2 * h)
+    return 0.5 * (J + np.swapaxes(J, 1, 2))
+
+
 def _root_search(lam, k, alpha, s2, starts, seed, iters=60):
-    """Levenberg-Marquardt on the finite-difference gradient g(W) = 0 (finite-difference
-    Hessian as its Jacobian; a step is kept only if |g| falls and the point stays inside the
-    domain) from random starts inside the domain; the distinct values of the converged points
-    and their number."""
+    """Levenberg-Marquardt on the gradient g(W) = 0 (the matrix-calculus gradient, its central
+    differences as the Jacobian; a step is kept only if |g| falls and the point stays inside
+    the domain) from random starts inside the domain; the distinct values of the converged
+    points and their number."""
     rng = np.random.default_rng(seed)
     n = lam.size
     W = (rng.normal(size=(4 * starts, n, k)) * np.sqrt(lam)[:, None]
          * rng.uniform(0.3, 1.3, size=(4 * starts, 1, 1)))
     W = W[np.isfinite(_dense_value(W, s2, lam, alpha))][:starts]
-    hg, hh = 1e-5 * np.sqrt(lam[0]), 1e-4 * np.sqrt(lam[0])
+    hh = 1e-6 * np.sqrt(lam[0])
     mu = np.full(len(W), 1e-2)
-    g = _fd_grad(W, s2, lam, alpha, hg)
+    g = _grad_flat(W, s2, lam, alpha)
     for _ in range(iters):
-        H = _fd_hess(W, s2, lam, alpha, hh)
+        H = _jac(W, s2, lam, alpha, hh)
         A = H @ H + mu[:, None, None] * np.eye(H.shape[-1])
         step = np.linalg.solve(A, (H @ g[:, :, None]))[:, :, 0]
         Wn = W - step.reshape(W.shape)
-        gn = _fd_grad(Wn, s2, lam, alpha, hg)
-        better = (np.isfinite(_dense_value(Wn, s2, lam, alpha)) & np.all(np.isfinite(gn), axis=1)
+        inside = np.isfinite(_dense_value(Wn, s2, lam, alpha))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gn = _grad_flat(Wn, s2, lam, alpha)
+        better = (inside & np.all(np.isfinite(gn), axis=1)
                   & (np.sum(gn**2, axis=1) < np.sum(g**2, axis=1)))
         W = np.where(better[:, None, None], Wn, W)
         g = np.where(better[:, None], gn, g)
@@ -113,6 +155,18 @@ def _learned_fn(lam, alpha, k):
     return fn
 
 
+def _learned_grad(lam, alpha, k):
+    """The matrix-calculus gradient of :func:`_learned_fn` over y (chain rule on log sigma2)."""
+    n = lam.size
+
+    def grad(Y):
+        s2 = np.exp(Y[..., -1])
+        gW, gs2 = _dense_grad(Y[..., :-1].reshape(Y.shape[:-1] + (n, k)), s2, lam, alpha)
+        return np.concatenate([gW.reshape(Y.shape[:-1] + (-1,)), (s2 * gs2)[..., None]],
+                              axis=-1)
+    return grad
+
+
 def _fd_grad_y(fn, Y, h):
     """Central differences of fn at Y (S, P), steps h (P,)."""
     E = np.diag(h)
@@ -132,11 +186,21 @@ def _fd_hess_y(fn, Y, h):
     return 0.5 * (H + np.swapaxes(H, 1, 2))
 
 
+def _jac_y(grad, Y, h):
+    """Central differences of the gradient at Y (S, P), steps h (P,): (S, P, P), symmetrised
+    in the scaled sense (the Jacobian of a gradient is symmetric)."""
+    E = np.diag(h)
+    g = grad(np.concatenate([Y[:, None] + E, Y[:, None] - E], axis=1))
+    P = Y.shape[1]
+    J = (g[:, :P] - g[:, P:]) / (2 * h[None, :, None])
+    return 0.5 * (J + np.swapaxes(J, 1, 2))
+
+
 def _root_search_learned(lam, k, alpha, starts, seed, iters=60):
     """As _root_search, over (W, log sigma2)."""
     rng = np.random.default_rng(seed)
     n = lam.size
-    fn = _learned_fn(lam, alpha, k)
+    fn, grad = _learned_fn(lam, alpha, k), _learned_grad(lam, alpha, k)
     W = (rng.normal(size=(4 * starts, n, k)) * np.sqrt(lam)[:, None]
          * rng.uniform(0.3, 1.3, size=(4 * starts, 1, 1)))
     ls = np.log(lam[0] * rng.uniform(0.05, 1.0, size=(4 * starts, 1)))
@@ -144,15 +208,17 @@ def _root_search_learned(lam, k, alpha, starts, seed, iters=60):
     Y = Y[np.isfinite(fn(Y))][:starts]
     P = Y.shape[1]
     hg = np.append(np.full(P - 1, 1e-5 * np.sqrt(lam[0])), 1e-5)
-    hh = 10 * hg
+    hh = 0.1 * hg
     mu = np.full(len(Y), 1e-2)
-    g = _fd_grad_y(fn, Y, hg)
+    g = grad(Y)
     for _ in range(iters):
-        H = _fd_hess_y(fn, Y, hh)
+        H = _jac_y(grad, Y, hh)
         step = np.linalg.solve(H @ H + mu[:, None, None] * np.eye(P), H @ g[:, :, None])[:, :, 0]
         Yn = Y - step
-        gn = _fd_grad_y(fn, Yn, hg)
-        better = (np.isfinite(fn(Yn)) & np.all(np.isfinite(gn), axis=1)
+        inside = np.isfinite(fn(Yn))
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            gn = grad(Yn)
+        better = (inside & np.all(np.isfinite(gn), axis=1)
                   & (np.sum(gn**2, axis=1) < np.sum(g**2, axis=1)))
         Y = np.where(better[:, None], Yn, Y)
         g = np.where(better[:, None], gn, g)
@@ -176,6 +242,26 @@ def test_dense_reference_equals_reading_objective(alpha):
         b = float(_reading_value(W, 3.5, LAM5, alpha))
         assert np.isfinite(a)
         assert abs(a - b) <= 1e-11 * abs(b)
+
+
+@pytest.mark.parametrize("alpha", [0.5, 1.5])
+def test_dense_gradient_equals_central_differences(alpha):
+    # the root searches below follow the matrix-calculus gradient: it is the value's
+    rng = np.random.default_rng(4)
+    W = rng.normal(size=(6, 5, 3)) * 1.5
+    s2 = rng.uniform(3.5, 5.0, size=6)                  # > (1 - alpha) lam_1: inside
+    assert np.all(np.isfinite(_dense_value(W, s2, LAM5, alpha)))
+    gW, gs2 = _dense_grad(W, s2, LAM5, alpha)
+    h = 1e-5
+    np.testing.assert_allclose(_fd_grad(W, s2[:, None], LAM5, alpha, h).reshape(W.shape), gW,
+                               rtol=1e-6, atol=1e-8)
+    fd_s2 = (_dense_value(W, s2 + h, LAM5, alpha) - _dense_value(W, s2 - h, LAM5, alpha)) / (2 * h)
+    np.testing.assert_allclose(fd_s2, gs2, rtol=1e-6, atol=1e-8)
+    # and the chain rule on log sigma2 of the learned-noise search
+    fn, grad = _learned_fn(LAM5, alpha, 3), _learned_grad(LAM5, alpha, 3)
+    Y = np.concatenate([W.reshape(6, -1), np.log(s2)[:, None]], axis=1)
+    np.testing.assert_allclose(_fd_grad_y(fn, Y, np.full(Y.shape[1], h)), grad(Y),
+                               rtol=1e-6, atol=1e-8)
 
 
 # ---- cross-entropy atlas: every stationary point, values, gradients, Hessian signs --------------

@@ -420,10 +420,25 @@ class _Pop:
     Constructed from mpmath objects (see :func:`_pop`); derived matrices are cached on demand.
     """
 
+    # the inputs each cached quantity depends on (see ``perturbed``)
+    _DEPENDS = {"M": {"W", "s2"}, "Minv": {"W", "s2"}, "C": {"W", "s2"}, "Ci": {"W", "s2"},
+                "ldC": {"W", "s2"}, "S2": {"W", "s2"}, "lpr": {"W", "s2"}, "ldS2": {"W", "s2"},
+                "ldD": {"D"}, "Eg": {"W", "s2", "V", "c", "b", "mu"}, "Sa": {"W", "s2", "D"}}
+
     def __init__(self, W, b, s2, V, c, D, mu, S):
         self.W, self.b, self.s2, self.V, self.c, self.D, self.mu, self.S = W, b, s2, V, c, D, mu, S
         self.n, self.k = W.rows, W.cols
         self._cache = {}
+
+    def perturbed(self, name, value):
+        """The same model with input ``name`` replaced by ``value``, sharing the cached
+        quantities that do not depend on that input (the same numbers it would recompute)."""
+        inputs = {nm: getattr(self, nm) for nm in ("W", "b", "s2", "V", "c", "D", "mu", "S")}
+        inputs[name] = value
+        out = _Pop(**inputs)
+        out._cache = {key: v for key, v in self._cache.items()
+                      if name not in self._DEPENDS[key[0] if isinstance(key, tuple) else key]}
+        return out
 
     def _get(self, key, fn):
         if key not in self._cache:
@@ -477,8 +492,9 @@ class _Pop:
 
     def loglik(self):
         d = self.mu - self.b
-        Ci = _inv_spd(self.C)
-        return -(self.n * mpmath.log(2 * mpmath.pi) + _logdet(self.C) + _tr(Ci * self.S)
+        Ci = self._get("Ci", lambda: _inv_spd(self.C))
+        ldC = self._get("ldC", lambda: _logdet(self.C))
+        return -(self.n * mpmath.log(2 * mpmath.pi) + ldC + _tr(Ci * self.S)
                  + _dot(d, Ci * d)) / 2
 
     def bracket(self, alpha):
@@ -500,18 +516,26 @@ class _Pop:
                + _tr(Pi * E * self.S * E.T) + _dot(g, Pi * g))
         return self.loglik() - kl2 / (2 * a)
 
-    def _divergence_parts(self, alpha):
-        """(quad, logdets) of Theory §11, or None when Sigma_alpha is not positive definite."""
-        a = _mpf(alpha)
+    def _sigma_alpha(self, a):
+        """(Sigma_alpha^-1, the log-determinant part of Theory §11), or None when Sigma_alpha is
+        not positive definite."""
         Sa = a * self.S2 + (1 - a) * self.D
         Sa = (Sa + Sa.T) / 2       # exact symmetry (the explicit inverse rounds)
         if _chol_scaled(Sa) is None:     # positive definiteness test, scale-free
             return None
-        E, g = self.E_g
-        Sai = _inv_spd(Sa)
-        quad = _tr(Sai * E * self.S * E.T) + _dot(g, Sai * g)
         logdets = _logdet(Sa) - (1 - a) * self.logdet_D - a * self._get(
             "ldS2", lambda: _logdet(self.S2))
+        return _inv_spd(Sa), logdets
+
+    def _divergence_parts(self, alpha):
+        """(quad, logdets) of Theory §11, or None when Sigma_alpha is not positive definite."""
+        a = _mpf(alpha)
+        sa = self._get(("Sa", a), lambda: self._sigma_alpha(a))
+        if sa is None:
+            return None
+        Sai, logdets = sa
+        E, g = self.E_g
+        quad = _tr(Sai * E * self.S * E.T) + _dot(g, Sai * g)
         return quad, logdets
 
     def renyi_div(self, alpha):
@@ -962,9 +986,22 @@ def error_scale(W, b, sigma2, V, c, D, mean, cov, vr_alphas=(), dps=60):
         # log_evidence - elbo, whose scale is at most the sum of the three scales
         fd_alphas = [a for a in vr_alphas if _mpf(a) not in (0, 1)]
 
-        def terms(p):
-            out = {"distortion": p.dist(), "rate": p.rate(), "log_evidence": p.loglik(),
-                   "renyi": (p.logdet_D - p.log_post_ratio) / 2}
+        # the inputs each term depends on: a term a perturbation cannot move keeps its value
+        # (its difference would be exactly zero)
+        every = set(names)
+        depends = {"distortion": every, "rate": {"V", "c", "D", "mu", "S"},
+                   "log_evidence": {"W", "s2", "b", "mu", "S"}, "renyi": {"W", "s2", "D"}}
+
+        def terms(p, moved=None):
+            out = {}
+            if moved is None or moved in depends["distortion"]:
+                out["distortion"] = p.dist()
+            if moved is None or moved in depends["rate"]:
+                out["rate"] = p.rate()
+            if moved is None or moved in depends["log_evidence"]:
+                out["log_evidence"] = p.loglik()
+            if moved is None or moved in depends["renyi"]:
+                out["renyi"] = (p.logdet_D - p.log_post_ratio) / 2
             for a in fd_alphas:
                 out[("divergence", a)] = p.renyi_div(a)
             return out
@@ -1016,10 +1053,10 @@ def error_scale(W, b, sigma2, V, c, D, mean, cov, vr_alphas=(), dps=60):
                     new[i, j] += h
                     if sym and i != j:
                         new[j, i] += h
-                f1 = terms(_Pop(*[new if nm == name else getattr(base, nm) for nm in names]))
+                f1 = terms(base.perturbed(name, new), moved=name)
                 # the symmetric direction E_ij + E_ji has norm sqrt(2)
                 weight = 2 if (sym and ij[0] != ij[1]) else 1
-                for key in f0:
+                for key in f1:
                     g = (f1[key] - f0[key]) / h
                     grad2[key] += g * g / weight
             for key in f0:

@@ -191,6 +191,8 @@ def test_to_data_coordinates_gives_the_atlas_value():
 
 # ---- numpyro ---------------------------------------------------------------------------------------
 
+# with the recipe test (tests/test_recipe.py) on one pytest-xdist worker: jax loads once
+@pytest.mark.xdist_group("jax")
 def test_numpyro_export_reproduces_elbo_and_vr_bound():
     pytest.importorskip("numpyro", reason="numpyro is in the test extra; CI installs it")
     import jax

@@ -11,6 +11,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# with the numpyro bridge test (tests/test_bridges.py) on one pytest-xdist worker: jax loads once
+@pytest.mark.xdist_group("jax")
 def test_recipe_passes_correct_code_and_catches_the_planted_bug(capsys):
     pytest.importorskip("numpyro", reason="numpyro is in the test extra; CI installs it")
     text = (ROOT / "docs" / "recipe_oracle.md").read_text()

@@ -1,8 +1,8 @@
 """Every page of the built site, opened in headless Chromium with networking disabled (one
 browser for the module, one tab per page, driven over the DevTools pipe: ``tests/docsite.py``),
 reads as a reader should see it: math typeset (by the MathJax the site ships), no raw TeX, no
-reST roles, no unfilled ``{name}`` templates, no broken images.  Screenshots of every page are saved to
-``tests/artifacts/screenshots/`` (ignored by git) for a person to look at.
+reST roles, no unfilled ``{name}`` templates, no broken images.  Screenshots of every page are
+saved to ``tests/artifacts/screenshots/`` (ignored by git) for a person to look at.
 
 Chromium comes from the Debian package (``.ci/run`` installs it).  Without it the test is
 skipped, except in CI (``CI=true``), where it fails.

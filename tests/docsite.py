@@ -31,13 +31,20 @@ def _copy_sources(root):
     shutil.copytree(ROOT / "benchmarks", root / "benchmarks", ignore=IGNORE)
 
 
-def build_site(run_once):
+def build_site(run_once, default_report):
     """Copy ``docs/`` and ``benchmarks/`` to a temporary directory and run ``docs/build.py`` there
     (gallery, then ``sphinx-build -W``) against the installed package; once per test run
     (``run_once``, the fixture of ``tests/conftest.py``: the pytest-xdist workers share it).
+    The gallery copies the figures of ``default_report`` (the fixture of ``tests/conftest.py``:
+    the default report, built once per run) instead of drawing them again.
     Returns ``(root, proc)``: ``root / "site"`` holds the HTML."""
+    report, proc = default_report
+    if proc.returncode != 0:
+        raise RuntimeError(f"the default report failed, so the site cannot be built:\n"
+                           f"{proc.stderr[-3000:]}")
     return run_once("docsite", [sys.executable, "{root}/docs/build.py", "--site-dir",
-                                "{root}/site"], prepare=_copy_sources)
+                                "{root}/site", "--gallery-from", str(report)],
+                    prepare=_copy_sources)
 
 
 # ---- the browser ------------------------------------------------------------------------------

@@ -36,8 +36,8 @@ MATH_PAGES = {"relbo": 5, "theory": 10, "derivations": 10, "api": 100, "tutorial
 
 
 @pytest.fixture(scope="module")
-def site(run_once):
-    root, proc = docsite.build_site(run_once)
+def site(run_once, default_report):
+    root, proc = docsite.build_site(run_once, default_report)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return root / "site"
 

@@ -9,6 +9,7 @@ build in Chromium).
 
 import doctest
 import importlib.util
+import json
 import re
 import shutil
 import subprocess
@@ -29,13 +30,14 @@ def test_tutorial_runs_as_a_doctest():
 
 
 @pytest.fixture(scope="module")
-def built(run_once):
-    root, proc = docsite.build_site(run_once)
+def built(run_once, default_report):
+    root, proc = docsite.build_site(run_once, default_report)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return root
 
 
-def _sphinx(root, site):
+def _build_module(root):
+    """``docs/build.py`` of the tree ``root``, imported under a private name."""
     sys.path.insert(0, str(root / "docs"))
     try:
         spec = importlib.util.spec_from_file_location("_docs_build", root / "docs" / "build.py")
@@ -43,6 +45,11 @@ def _sphinx(root, site):
         spec.loader.exec_module(build)
     finally:
         sys.path.remove(str(root / "docs"))
+    return build
+
+
+def _sphinx(root, site):
+    build = _build_module(root)
     return subprocess.run(build.sphinx_command(root, site), capture_output=True, text=True)
 
 
@@ -132,6 +139,80 @@ def test_broken_include_and_missing_figure_fail_the_build(built, tmp_path, fault
         assert "no_such_file.md" in log
     if fault == "missing figure":
         assert "F3_rotation.png" in log
+
+
+# ---- docs/build.py --gallery-from: the gallery copied from the default report ------------------
+
+@pytest.fixture(scope="module")
+def report(default_report):
+    directory, proc = default_report
+    assert proc.returncode == 0, proc.stderr
+    return directory
+
+
+@pytest.mark.xdist_group("report-default")
+def test_gallery_from_copies_the_default_report(report, tmp_path):
+    build = _build_module(ROOT)
+    gallery = build.copy_report(report, tmp_path / "gallery")
+    pngs = sorted(p.name for p in (report / "figures").glob("*.png"))
+    assert len(pngs) == 9
+    assert sorted(p.name for p in (gallery / "figures").iterdir()) == pngs   # no PDF
+    for name in pngs:
+        assert (gallery / "figures" / name).read_bytes() == \
+            (report / "figures" / name).read_bytes(), name
+    for name in ("report.md", "numbers.json"):
+        assert (gallery / name).read_text() == (report / name).read_text(), name
+    # marked as a report directory, so a later build (drawing afresh) may replace it
+    assert (gallery / ".gaussrelbo-report").is_file()
+
+
+def _spoil(report, tmp_path, how):
+    """A copy of the default report, spoiled as ``how`` says; returns its directory."""
+    if how == "no directory":
+        return tmp_path / "nothing-here"
+    if how == "empty":
+        (tmp_path / "empty").mkdir()
+        return tmp_path / "empty"
+    bad = tmp_path / "bad"
+    shutil.copytree(report, bad)
+    numbers = json.loads((bad / "numbers.json").read_text())
+    if how == "other settings":                     # as `gaussrelbo report --k 2` would be
+        numbers["settings"]["k"] = 2
+    if how == "other version":
+        numbers["version"] = "0.0.1"
+    if how == "PDF only":                           # as `gaussrelbo report --format pdf`
+        for png in (bad / "figures").glob("*.png"):
+            png.unlink()
+    if how == "not written by gaussrelbo report":
+        (bad / ".gaussrelbo-report").unlink()
+    (bad / "numbers.json").write_text(json.dumps(numbers))
+    return bad
+
+
+@pytest.mark.xdist_group("report-default")
+@pytest.mark.parametrize("how, message", [
+    ("no directory", "not a directory"),
+    ("empty", "it has no .gaussrelbo-report, report.md, numbers.json"),
+    ("not written by gaussrelbo report", "it has no .gaussrelbo-report$"),
+    ("other settings", "its settings are .*'k': 2.*the default's .*'k': 3"),
+    ("other version", "it was written by gaussrelbo 0.0.1, this is"),
+    ("PDF only", r"it has no figures/F1_alpha_limit.png, .*\(PNG figures are needed\)"),
+])
+def test_gallery_from_refuses_what_is_not_the_default_report(report, tmp_path, capsys, how,
+                                                             message):
+    build = _build_module(ROOT)
+    source = _spoil(report, tmp_path, how)
+    expected = r"`--gallery-from` must be a default `gaussrelbo report` directory, got .*: "
+    with pytest.raises(ValueError, match=expected + message):
+        build.copy_report(source, tmp_path / "gallery")
+    assert not (tmp_path / "gallery").exists()
+    # the command line says the same, as a usage error (exit status 2), before drawing anything
+    with pytest.raises(SystemExit) as exit_:
+        build.main(["--gallery-from", str(source), "--site-dir", str(tmp_path / "site")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert re.search("error: " + expected + message, err, flags=re.M), err
+    assert not (tmp_path / "site").exists()
 
 
 # ---- the Derivations page is printed from the scripts ------------------------------------------

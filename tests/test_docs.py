@@ -48,9 +48,34 @@ def _build_module(root):
     return build
 
 
-def _sphinx(root, site):
-    build = _build_module(root)
-    return subprocess.run(build.sphinx_command(root, site), capture_output=True, text=True)
+# Runs ``python -m sphinx ARGS`` (``sphinx.cmd.build.main``, as ``sphinx/__main__.py`` does) for
+# each argument list of a JSON list, in one interpreter: the imports (Sphinx, its extensions, the
+# package documented) are paid once.  Prints a JSON list of [exit status, output] per build.
+_SPHINX_MANY = """
+import contextlib, io, json, sys
+from sphinx.cmd.build import main
+results = []
+for argv in json.loads(sys.argv[1]):
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        status = main(argv)
+    results.append([status, log.getvalue()])
+print(json.dumps(results))
+"""
+
+
+def _sphinx_many(roots_and_sites):
+    """The strict ``sphinx-build`` command of ``docs/build.py`` run on each ``(root, site)``, one
+    after the other in one fresh interpreter; returns ``[(exit status, log), ...]``."""
+    argvs = []
+    for root, site in roots_and_sites:
+        command = _build_module(root).sphinx_command(root, site)
+        assert command[:3] == [sys.executable, "-m", "sphinx"], command
+        argvs.append(command[3:])
+    proc = subprocess.run([sys.executable, "-c", _SPHINX_MANY, json.dumps(argvs)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return [tuple(r) for r in json.loads(proc.stdout.splitlines()[-1])]
 
 
 @pytest.mark.xdist_group("docsite")
@@ -115,26 +140,42 @@ def _minimal_site(built, tmp_path):
     return root
 
 
+FAULTS = ("broken include", "missing figure", None)
+
+
+@pytest.fixture(scope="module")
+def planted(built, tmp_path_factory):
+    """A strict build of a one-page site per planted fault, and one without a fault, in one
+    interpreter (about 0.5 s each; the full site takes about 9 s).  The clean build runs last,
+    so state that a failed build left in the interpreter would make it fail.  Returns
+    ``{fault: (status, log, site)}``."""
+    builds = {}
+    for i, fault in enumerate(FAULTS):
+        tmp = tmp_path_factory.mktemp(f"fault{i}")
+        root = _minimal_site(built, tmp)
+        page = root / "docs" / "index.md"
+        if fault == "broken include":
+            page.write_text(page.read_text() + "\n```{include} derivations/no_such_file.md\n```\n")
+        if fault == "missing figure":
+            (root / "docs" / "gallery" / "figures" / "F3_rotation.png").unlink()
+        builds[fault] = (root, tmp / "site")
+    results = _sphinx_many(list(builds.values()))
+    return {fault: (status, log, site)
+            for (fault, (_, site)), (status, log) in zip(builds.items(), results)}
+
+
 @pytest.mark.xdist_group("docsite")
-# A strict build of a one-page site (about 1 s; the full site takes about 9 s) per planted fault,
-# and one without a fault, so the build fails because of the fault and passes without it.
-@pytest.mark.parametrize("fault", [None, "broken include", "missing figure"])
-def test_broken_include_and_missing_figure_fail_the_build(built, tmp_path, fault):
-    root = _minimal_site(built, tmp_path)
-    page = root / "docs" / "index.md"
-    if fault == "broken include":
-        page.write_text(page.read_text() + "\n```{include} derivations/no_such_file.md\n```\n")
-    if fault == "missing figure":
-        (root / "docs" / "gallery" / "figures" / "F3_rotation.png").unlink()
-    proc = _sphinx(root, tmp_path / "site")
-    log = proc.stdout + proc.stderr
+# The build fails because of the fault and passes without it.
+@pytest.mark.parametrize("fault", FAULTS)
+def test_broken_include_and_missing_figure_fail_the_build(planted, fault):
+    status, log, site = planted[fault]
     if fault is None:
-        assert proc.returncode == 0, log
-        assert (tmp_path / "site" / "_images" / "F3_rotation.png").is_file()
+        assert status == 0, log
+        assert (site / "_images" / "F3_rotation.png").is_file()
         # the included derivation is on the page
-        assert "Rényi entropy, one dimension" in (tmp_path / "site" / "index.html").read_text()
+        assert "Rényi entropy, one dimension" in (site / "index.html").read_text()
         return
-    assert proc.returncode != 0, (fault, log)
+    assert status != 0, (fault, log)
     if fault == "broken include":
         assert "no_such_file.md" in log
     if fault == "missing figure":

@@ -136,6 +136,7 @@ class Browser:
         except BaseException:
             for fd in (self._send_fd, self._recv_fd):
                 os.close(fd)
+            self._log.close()
             raise
         finally:
             os.close(to_browser)
@@ -154,14 +155,15 @@ class Browser:
         self._log.seek(0)
         return self._log.read()[-2000:].decode(errors="replace")
 
-    def _receive(self, deadline, waiting_for):
+    def _receive(self, seconds, deadline, waiting_for):
         """The next message from the browser (a dict); raises when the browser has exited or
-        says nothing before ``deadline`` (``time.monotonic()``)."""
+        says nothing before ``deadline`` (``time.monotonic()``, ``seconds`` after the wait
+        began)."""
         while b"\0" not in self._buffer:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([self._recv_fd], [], [], left)[0]:
                 raise TimeoutError(f"chromium did not answer {waiting_for} within "
-                                   f"{self.timeout:g} s")
+                                   f"{seconds:g} s")
             chunk = os.read(self._recv_fd, 1 << 20)
             if not chunk:
                 raise RuntimeError(f"chromium exited while waiting for {waiting_for}: "
@@ -180,9 +182,10 @@ class Browser:
         data = json.dumps(message).encode() + b"\0"
         while data:
             data = data[os.write(self._send_fd, data):]
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        seconds = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + seconds
         while True:
-            reply = self._receive(deadline, method)
+            reply = self._receive(seconds, deadline, method)
             if reply.get("id") != self._next:
                 self._events.append(reply)
                 continue
@@ -192,22 +195,24 @@ class Browser:
 
     def event(self, method, session, timeout=None):
         """Wait for the event ``method`` of the page of ``session``; returns its parameters."""
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        seconds = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + seconds
         while True:
             for i, ev in enumerate(self._events):
                 if ev.get("method") == method and ev.get("sessionId") == session:
                     return self._events.pop(i).get("params", {})
             self._events.clear()                 # nothing else is waited for
-            self._events.append(self._receive(deadline, method))
+            self._events.append(self._receive(seconds, deadline, method))
 
     # -- pages ---------------------------------------------------------------------------------
 
     def visit(self, page, screenshot=None, timeout=None):
-        """Open ``page`` (a file path) in a fresh tab of the window's size, wait until it has
-        loaded and MathJax has typeset it (where MathJax runs; at most ``timeout`` seconds, the
-        browser's by default, else ``TimeoutError``), write a PNG screenshot of the window to
-        ``screenshot`` (if given) and return the DOM (``document.documentElement.outerHTML``).
-        The tab is closed afterwards."""
+        """Open ``page`` (a file path) in a fresh tab of the window's size, wait for its load
+        event (at most the browser's ``timeout``), then until MathJax has typeset it, where
+        MathJax runs (at most ``timeout`` seconds, the browser's by default; else
+        ``TimeoutError``), write a PNG screenshot of the window to ``screenshot`` (if given)
+        and return the DOM (``document.documentElement.outerHTML``).  The tab is closed
+        afterwards."""
         timeout = self.timeout if timeout is None else float(timeout)
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
         try:

@@ -2,9 +2,11 @@
 ``sphinx-build -W`` (warnings are errors), failing on a broken include or a missing figure.
 
 The build runs on a copy of ``docs/`` and ``benchmarks/`` in a temporary directory (the gallery
-it renders never touches the checkout), against the installed package, once per session
+it writes never touches the checkout), against the installed package, once per session
 (``tests/docsite.py``, shared by the pytest-xdist workers; tests/test_browser.py opens the same
-build in Chromium).
+build in Chromium).  Its gallery copies the figures of the session's default report
+(``docs/build.py --gallery-from``; tests/test_report.py checks that report) instead of drawing
+them again.
 """
 
 import doctest

@@ -96,3 +96,22 @@ def run_once(tmp_path_factory):
         return root, proc
 
     return run
+
+
+# The default report: `gaussrelbo report --out DIR` with every other option at its default, built
+# once per test run and shared.  The docs site copies its figures (`docs/build.py --gallery-from`)
+# instead of drawing them again; tests/test_report.py reads the same build ("report-default").
+DEFAULT_REPORT_COMMAND = (sys.executable, "-m", "gaussrelbo", "report", "--out", "{root}/report")
+
+
+@pytest.fixture(scope="session")
+def default_report(run_once):
+    """``(directory, CompletedProcess)`` of the default report (:data:`DEFAULT_REPORT_COMMAND`),
+    built by the first pytest-xdist worker that asks (``run_once``)."""
+    root, proc = run_once("report-default", DEFAULT_REPORT_COMMAND)
+    # run_once shares a build by its name: whoever built "report-default" must have run the same
+    # command (tests/test_report.py spells it too)
+    expected = [str(a).format(root=root) for a in DEFAULT_REPORT_COMMAND]
+    if list(proc.args) != expected:
+        raise RuntimeError(f"'report-default' was built by {proc.args}, not by {expected}")
+    return root / "report", proc

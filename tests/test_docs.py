@@ -2,13 +2,16 @@
 ``sphinx-build -W`` (warnings are errors), failing on a broken include or a missing figure.
 
 The build runs on a copy of ``docs/`` and ``benchmarks/`` in a temporary directory (the gallery
-it renders never touches the checkout), against the installed package, once per session
+it writes never touches the checkout), against the installed package, once per session
 (``tests/docsite.py``, shared by the pytest-xdist workers; tests/test_browser.py opens the same
-build in Chromium).
+build in Chromium).  Its gallery copies the figures of the session's default report
+(``docs/build.py --gallery-from``; tests/test_report.py checks that report) instead of drawing
+them again.
 """
 
 import doctest
 import importlib.util
+import json
 import re
 import shutil
 import subprocess
@@ -29,13 +32,14 @@ def test_tutorial_runs_as_a_doctest():
 
 
 @pytest.fixture(scope="module")
-def built(run_once):
-    root, proc = docsite.build_site(run_once)
+def built(run_once, default_report):
+    root, proc = docsite.build_site(run_once, default_report)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return root
 
 
-def _sphinx(root, site):
+def _build_module(root):
+    """``docs/build.py`` of the tree ``root``, imported under a private name."""
     sys.path.insert(0, str(root / "docs"))
     try:
         spec = importlib.util.spec_from_file_location("_docs_build", root / "docs" / "build.py")
@@ -43,7 +47,37 @@ def _sphinx(root, site):
         spec.loader.exec_module(build)
     finally:
         sys.path.remove(str(root / "docs"))
-    return subprocess.run(build.sphinx_command(root, site), capture_output=True, text=True)
+    return build
+
+
+# Runs ``python -m sphinx ARGS`` (``sphinx.cmd.build.main``, as ``sphinx/__main__.py`` does) for
+# each argument list of a JSON list, in one interpreter: the imports (Sphinx, its extensions, the
+# package documented) are paid once.  Prints a JSON list of [exit status, output] per build.
+_SPHINX_MANY = """
+import contextlib, io, json, sys
+from sphinx.cmd.build import main
+results = []
+for argv in json.loads(sys.argv[1]):
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        status = main(argv)
+    results.append([status, log.getvalue()])
+print(json.dumps(results))
+"""
+
+
+def _sphinx_many(roots_and_sites):
+    """The strict ``sphinx-build`` command of ``docs/build.py`` run on each ``(root, site)``, one
+    after the other in one fresh interpreter; returns ``[(exit status, log), ...]``."""
+    argvs = []
+    for root, site in roots_and_sites:
+        command = _build_module(root).sphinx_command(root, site)
+        assert command[:3] == [sys.executable, "-m", "sphinx"], command
+        argvs.append(command[3:])
+    proc = subprocess.run([sys.executable, "-c", _SPHINX_MANY, json.dumps(argvs)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return [tuple(r) for r in json.loads(proc.stdout.splitlines()[-1])]
 
 
 @pytest.mark.xdist_group("docsite")
@@ -108,30 +142,120 @@ def _minimal_site(built, tmp_path):
     return root
 
 
+FAULTS = ("broken include", "missing figure", None)
+
+
+@pytest.fixture(scope="module")
+def planted(built, tmp_path_factory):
+    """A strict build of a one-page site per planted fault, and one without a fault, in one
+    interpreter (about 0.5 s each; the full site takes about 9 s).  The clean build runs last,
+    so state that a failed build left in the interpreter would make it fail.  Returns
+    ``{fault: (status, log, site)}``."""
+    builds = {}
+    for i, fault in enumerate(FAULTS):
+        tmp = tmp_path_factory.mktemp(f"fault{i}")
+        root = _minimal_site(built, tmp)
+        page = root / "docs" / "index.md"
+        if fault == "broken include":
+            page.write_text(page.read_text() + "\n```{include} derivations/no_such_file.md\n```\n")
+        if fault == "missing figure":
+            (root / "docs" / "gallery" / "figures" / "F3_rotation.png").unlink()
+        builds[fault] = (root, tmp / "site")
+    results = _sphinx_many(list(builds.values()))
+    return {fault: (status, log, site)
+            for (fault, (_, site)), (status, log) in zip(builds.items(), results)}
+
+
 @pytest.mark.xdist_group("docsite")
-# A strict build of a one-page site (about 1 s; the full site takes about 9 s) per planted fault,
-# and one without a fault, so the build fails because of the fault and passes without it.
-@pytest.mark.parametrize("fault", [None, "broken include", "missing figure"])
-def test_broken_include_and_missing_figure_fail_the_build(built, tmp_path, fault):
-    root = _minimal_site(built, tmp_path)
-    page = root / "docs" / "index.md"
-    if fault == "broken include":
-        page.write_text(page.read_text() + "\n```{include} derivations/no_such_file.md\n```\n")
-    if fault == "missing figure":
-        (root / "docs" / "gallery" / "figures" / "F3_rotation.png").unlink()
-    proc = _sphinx(root, tmp_path / "site")
-    log = proc.stdout + proc.stderr
+# The build fails because of the fault and passes without it.
+@pytest.mark.parametrize("fault", FAULTS)
+def test_broken_include_and_missing_figure_fail_the_build(planted, fault):
+    status, log, site = planted[fault]
     if fault is None:
-        assert proc.returncode == 0, log
-        assert (tmp_path / "site" / "_images" / "F3_rotation.png").is_file()
+        assert status == 0, log
+        assert (site / "_images" / "F3_rotation.png").is_file()
         # the included derivation is on the page
-        assert "Rényi entropy, one dimension" in (tmp_path / "site" / "index.html").read_text()
+        assert "Rényi entropy, one dimension" in (site / "index.html").read_text()
         return
-    assert proc.returncode != 0, (fault, log)
+    assert status != 0, (fault, log)
     if fault == "broken include":
         assert "no_such_file.md" in log
     if fault == "missing figure":
         assert "F3_rotation.png" in log
+
+
+# ---- docs/build.py --gallery-from: the gallery copied from the default report ------------------
+
+@pytest.fixture(scope="module")
+def report(default_report):
+    directory, proc = default_report
+    assert proc.returncode == 0, proc.stderr
+    return directory
+
+
+@pytest.mark.xdist_group("report-default")
+def test_gallery_from_copies_the_default_report(report, tmp_path):
+    build = _build_module(ROOT)
+    gallery = build.copy_report(report, tmp_path / "gallery")
+    pngs = sorted(p.name for p in (report / "figures").glob("*.png"))
+    assert len(pngs) == 9
+    assert sorted(p.name for p in (gallery / "figures").iterdir()) == pngs   # no PDF
+    for name in pngs:
+        assert (gallery / "figures" / name).read_bytes() == \
+            (report / "figures" / name).read_bytes(), name
+    for name in ("report.md", "numbers.json"):
+        assert (gallery / name).read_text() == (report / name).read_text(), name
+    # marked as a report directory, so a later build (drawing afresh) may replace it
+    assert (gallery / ".gaussrelbo-report").is_file()
+
+
+def _spoil(report, tmp_path, how):
+    """A copy of the default report, spoiled as ``how`` says; returns its directory."""
+    if how == "no directory":
+        return tmp_path / "nothing-here"
+    if how == "empty":
+        (tmp_path / "empty").mkdir()
+        return tmp_path / "empty"
+    bad = tmp_path / "bad"
+    shutil.copytree(report, bad)
+    numbers = json.loads((bad / "numbers.json").read_text())
+    if how == "other settings":                     # as `gaussrelbo report --k 2` would be
+        numbers["settings"]["k"] = 2
+    if how == "other version":
+        numbers["version"] = "0.0.1"
+    if how == "PDF only":                           # as `gaussrelbo report --format pdf`
+        for png in (bad / "figures").glob("*.png"):
+            png.unlink()
+    if how == "not written by gaussrelbo report":
+        (bad / ".gaussrelbo-report").unlink()
+    (bad / "numbers.json").write_text(json.dumps(numbers))
+    return bad
+
+
+@pytest.mark.xdist_group("report-default")
+@pytest.mark.parametrize("how, message", [
+    ("no directory", "not a directory"),
+    ("empty", "it has no .gaussrelbo-report, report.md, numbers.json"),
+    ("not written by gaussrelbo report", "it has no .gaussrelbo-report$"),
+    ("other settings", "its settings are .*'k': 2.*the default's .*'k': 3"),
+    ("other version", "it was written by gaussrelbo 0.0.1, this is"),
+    ("PDF only", r"it has no figures/F1_alpha_limit.png, .*\(PNG figures are needed\)"),
+])
+def test_gallery_from_refuses_what_is_not_the_default_report(report, tmp_path, capsys, how,
+                                                             message):
+    build = _build_module(ROOT)
+    source = _spoil(report, tmp_path, how)
+    expected = r"`--gallery-from` must be a default `gaussrelbo report` directory, got .*: "
+    with pytest.raises(ValueError, match=expected + message):
+        build.copy_report(source, tmp_path / "gallery")
+    assert not (tmp_path / "gallery").exists()
+    # the command line says the same, as a usage error (exit status 2), before drawing anything
+    with pytest.raises(SystemExit) as exit_:
+        build.main(["--gallery-from", str(source), "--site-dir", str(tmp_path / "site")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert re.search("error: " + expected + message, err, flags=re.M), err
+    assert not (tmp_path / "site").exists()
 
 
 # ---- the Derivations page is printed from the scripts ------------------------------------------

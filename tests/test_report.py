@@ -16,13 +16,13 @@ JOBS_RUNS = pytest.mark.xdist_group("report-jobs")
 
 
 @pytest.fixture(scope="module")
-def report_dir(run_once):
+def report_dir(default_report):
     """The default report (``gaussrelbo report --out DIR``, default --jobs), built once per test
-    run in a fresh interpreter and shared by the pytest-xdist workers (``run_once``)."""
-    root, proc = run_once("report-default", [sys.executable, "-m", "gaussrelbo", "report",
-                                             "--out", "{root}/report"])
+    run in a fresh interpreter and shared by the pytest-xdist workers and the docs-site build
+    (the ``default_report`` fixture of ``tests/conftest.py``)."""
+    directory, proc = default_report
     assert proc.returncode == 0, proc.stderr
-    return root / "report"
+    return directory
 
 
 @DEFAULT_REPORT

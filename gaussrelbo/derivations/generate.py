@@ -314,7 +314,7 @@ def equations():
     """``{topic: [Equation, ...]}``: every equation of the Derivations page, in order.
 
     The equations are built once per process (the page, its tests and the generator share
-    them); each call returns a new dict of new lists."""
+    them); each call returns a new dict of new lists of the same :class:`Equation` objects."""
     return {topic: list(eqs) for topic, eqs in _equations().items()}
 
 

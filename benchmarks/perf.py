@@ -46,7 +46,7 @@ def basins(quick, repeat):
     same starts; destinations compared run by run."""
     lam, k, kw = _basin_problem(quick)
     batched, bm = [], None
-    for _ in range(max(3, repeat)):
+    for _ in range(1 if quick else max(3, repeat)):       # quick: a smoke test, one run
         t, bm = _timed(lambda: gr.basin_map(lam, k, "relbo", **kw))
         batched.append(t)
     t_full_ref, ref_full = _timed(lambda: gr.basin_map(lam, k, "relbo", method="per_start",
@@ -205,7 +205,7 @@ def sweep_throughput(quick, repeat):
              "alpha": [0.1, 0.3, 1.0, 3.0, 10.0], "beta": [0.25, 0.5, 1.0, 2.0, 4.0],
              "sigma2": [None, 0.5, 1.0]})
     times, n = [], 0
-    for _ in range(max(2, repeat // 2)):
+    for _ in range(1 if quick else max(2, repeat // 2)):
         t, ds = _timed(lambda: gr.sweep(**grid))
         times.append(t)
         n = ds.attrs["n_configurations"]
@@ -231,7 +231,7 @@ def cluster_scaling(quick, repeat):
         for cl in clients:                   # warm up: imports in the workers
             gr.sweep("synthetic", k=1, client=cl)
         t1, t2 = [], []
-        for _ in range(max(2, repeat // 2)):
+        for _ in range(1 if quick else max(2, repeat // 2)):
             t1.append(_timed(lambda: gr.sweep(client=clients[0], **grid))[0])
             t2.append(_timed(lambda: gr.sweep(client=clients[1], **grid))[0])
     finally:

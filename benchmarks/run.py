@@ -6,7 +6,8 @@ Each timing is repeated; the table reports min / median / max and the JSON keeps
 Targets: relbo_vs_mc_speedup >= 1000, relbo_vs_floor_ratio <= 3, atlas_seconds < 10,
 basins_seconds < 60, report_seconds <= 5, derive_seconds < 60, accuracy <= 1e-12,
 basins_batched_vs_per_start >= 100, single_call_vs_numpy_floor <= 2, single_call_vs_naive <= 1
-(at every size).  ``--quick`` runs tiny sizes (a smoke test, not a measurement).
+(at every size).  ``--quick`` runs tiny sizes, fewer repeats and a report of two figures (a
+smoke test of every step, not a measurement).
 """
 
 import argparse
@@ -214,21 +215,40 @@ def atlas_peak_rss(quick):
     return float(out.stdout.split()[-1])
 
 
+#: what ``--quick`` draws: two figures (objectives of one model; the generated kernels' landscape)
+QUICK_FIGURES = "F1_alpha_limit,F4_landscape"
+
+
 def report(quick, repeat):
+    """``gaussrelbo report`` on the default settings in a fresh process (wall clock).  ``quick``
+    (a smoke test of the command, not a measurement) draws :data:`QUICK_FIGURES` as PNG in one
+    process; the tables and numbers.json are written in full either way."""
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "gaussrelbo", "report", "--out", os.path.join(tmp, "r")]
         if quick:
-            cmd += ["--format", "png"]
+            cmd += ["--format", "png", "--jobs", "1", "--figures", QUICK_FIGURES]
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, capture_output=True)
         return _stats([time.perf_counter() - t0])
 
 
 def derive(quick, repeat):
+    """``python -m gaussrelbo.derivations.generate`` (every symbolic check, then the generated
+    files) in a fresh process.  ``quick`` (a smoke test) runs the generator's ``main`` in this
+    process, whose earlier steps have imported sympy and the derivations, without the checks
+    (the test suite runs them)."""
     with tempfile.TemporaryDirectory() as tmp:
+        if quick:
+            import contextlib
+            import io
+
+            from gaussrelbo.derivations import generate
+
+            t0 = time.perf_counter()
+            with contextlib.redirect_stdout(io.StringIO()):
+                generate.main(["--root", tmp, "--no-check"])
+            return _stats([time.perf_counter() - t0])
         cmd = [sys.executable, "-m", "gaussrelbo.derivations.generate", "--root", tmp]
-        if quick:       # the smoke test: generation only (the test suite runs the checks)
-            cmd.append("--no-check")
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, capture_output=True)
         return _stats([time.perf_counter() - t0])

@@ -37,6 +37,18 @@ def register(subparsers):
             raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
         return v
 
+    def figure_names(text):
+        from .report import FIGURES
+
+        names = [stem for stem, _ in FIGURES]
+        out = tuple(f.strip() for f in text.split(",") if f.strip())
+        bad = [f for f in out if f not in names]
+        if bad or not out:
+            what = f"unknown figure {', '.join(map(repr, bad))}" if bad else f"got {text!r}"
+            raise argparse.ArgumentTypeError(
+                f"{what}: expected a comma list of {', '.join(names)}")
+        return out
+
     p = subparsers.add_parser(
         "report", help="write every figure, report.md and numbers.json",
         description="The main job: loss-landscape figures (PNG and PDF), a Markdown summary "
@@ -61,6 +73,10 @@ def register(subparsers):
                         "more, else 1)")
     p.add_argument("--format", type=formats, default=("png", "pdf"),
                    help="figure formats, comma separated (default png,pdf)")
+    p.add_argument("--figures", type=figure_names,
+                   help="draw only these figures, comma separated names as in the report "
+                        "(e.g. F1_alpha_limit,F4_landscape; default: all nine); the tables "
+                        "and numbers.json are always written")
     p.add_argument("--force", action="store_true",
                    help="replace a non-empty directory not written by gaussrelbo report")
     p.set_defaults(func=run)
@@ -79,7 +95,10 @@ def _command(args):
     parts += ["--reading", args.reading]
     if args.jobs is not None:
         parts += ["--jobs", str(args.jobs)]
-    parts += ["--format", ",".join(args.format)] + (["--force"] if args.force else [])
+    parts += ["--format", ",".join(args.format)]
+    if args.figures is not None:
+        parts += ["--figures", ",".join(args.figures)]
+    parts += ["--force"] if args.force else []
     return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -100,7 +119,8 @@ def run(args):
 
     path = write_report(args.out, spectrum=args.spectrum, k=args.k, sigma2=args.sigma2,
                         formats=args.format, force=args.force, progress=progress,
-                        command=_command(args), reading=args.reading, jobs=args.jobs)
+                        command=_command(args), reading=args.reading, jobs=args.jobs,
+                        figures=args.figures)
     print(f"wrote {path} (figures in {path.parent / 'figures'}, numbers in "
           f"{path.parent / 'numbers.json'}) in {time.perf_counter() - t0:.1f} s")
     return 0

@@ -105,3 +105,41 @@ def test_spectrum_file_and_csv_matrix(tmp_path, capsys):
     assert cli.main(["optima", "--k", "1", "--objective", "elbo", "--spectrum", str(c),
                      "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["k"] == 1
+
+
+# ---- gaussrelbo report --figures ----------------------------------------------------------------
+
+def test_report_figures_option_reaches_write_report(tmp_path, monkeypatch, capsys):
+    from gaussrelbo import report
+
+    calls = []
+
+    def fake_write_report(out, **kw):
+        calls.append(kw)
+        return tmp_path / "report.md"
+
+    monkeypatch.setattr(report, "write_report", fake_write_report)
+    assert cli.main(["report", "--out", str(tmp_path), "--figures",
+                     "F4_landscape, F1_alpha_limit"]) == 0
+    assert calls[0]["figures"] == ("F4_landscape", "F1_alpha_limit")
+    assert "--figures F4_landscape,F1_alpha_limit" in calls[0]["command"]
+    # without the option: every figure (write_report's default) and no --figures in the header
+    assert cli.main(["report", "--out", str(tmp_path)]) == 0
+    assert calls[1]["figures"] is None
+    assert "--figures" not in calls[1]["command"]
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("value, message", [
+    ("F1_alpha_limit,F10_nothing", "unknown figure 'F10_nothing': expected a comma list of "
+                                   "F1_alpha_limit, F2_bounds_vs_alpha"),
+    ("F1,F4", "unknown figure 'F1', 'F4'"),
+    (",", "got ','"),
+])
+def test_report_unknown_figure_exits_2_with_one_line(value, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["report", "--figures", value])
+    assert exc.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    assert "argument --figures: " + message in lines[0], lines

@@ -264,6 +264,7 @@ def _display_blocks(text):
     return re.findall(r"^\$\$\n(.*?)\n\$\$$", text, flags=re.S | re.M)
 
 
+@pytest.mark.xdist_group("derivations")  # shares the symbolic results (tests/test_generated.py)
 def test_every_printed_equation_is_the_checked_expression():
     import sympy as sp
     from gaussrelbo.derivations.generate import equations
@@ -282,6 +283,7 @@ def test_every_printed_equation_is_the_checked_expression():
     assert derived >= 25
 
 
+@pytest.mark.xdist_group("derivations")  # shares the symbolic results (tests/test_generated.py)
 def test_derivations_page_equals_the_scripts_output():
     from gaussrelbo.derivations.generate import equations, latex_files
 

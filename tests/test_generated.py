@@ -19,6 +19,11 @@ COMMAND = "python -m gaussrelbo.derivations.generate"
 # imported by the tests that use them, not at collection, so that only the pytest-xdist worker
 # that runs a test pays for it.
 TOPICS = ("renyi_entropy", "relbo_identity", "closed_forms", "spectral", "stationary")
+# Every test that imports the derivation modules or uses their cached symbolic results (the
+# checks, the kernels' expressions, the Derivations page's equations and differences; also in
+# tests/test_docs.py and tests/test_readings.py) runs on one pytest-xdist worker, so each result
+# is computed once per test run.
+DERIVATIONS = pytest.mark.xdist_group("derivations")
 
 
 def _module(name):
@@ -26,6 +31,7 @@ def _module(name):
                                reason="the derivations package is installed with gaussrelbo")
 
 
+@DERIVATIONS
 def test_topics_are_the_generators():
     generate = _module("generate")
     assert TOPICS == tuple(m.__name__.rsplit(".", 1)[-1] for m in generate.TOPICS)
@@ -47,6 +53,7 @@ def regenerated(run_once):
     return root
 
 
+@DERIVATIONS
 @pytest.mark.parametrize("topic", TOPICS)
 def test_derivation_checks_pass(topic):
     # what `python -m gaussrelbo.derivations` runs before it writes (check() raises
@@ -90,6 +97,7 @@ def test_generated_header():
     assert COMMAND in head[0] and "DO NOT EDIT" in head[1] and "sympy 1.14.0" in head[1]
 
 
+@DERIVATIONS
 def test_every_kernel_is_generated_and_exported():
     names = [k[0] for k in _module("generate").kernels()]
     assert sorted(names) == sorted(_generated.__all__)
@@ -123,6 +131,7 @@ def _lambdified():
 
 
 # every exported kernel (test_every_kernel_is_generated_and_exported: exactly the generator's)
+@DERIVATIONS
 @pytest.mark.parametrize("name", _generated.__all__)
 @given(data=st.data())
 def test_kernel_matches_mpmath(name, data):

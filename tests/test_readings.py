@@ -529,6 +529,7 @@ def test_validation_messages():
 
 # ---- the derivation: checks pass, the checked-in LaTeX is fresh ---------------------------------
 
+@pytest.mark.xdist_group("derivations")  # one worker for the sympy tests (tests/test_generated.py)
 def test_derivation_checks_and_latex_is_fresh():
     derivation = pytest.importorskip("gaussrelbo.derivations.readings",
                                      reason="the derivations package is installed with gaussrelbo")

@@ -1,8 +1,11 @@
 """Shared symbols and helpers of the derivations."""
 
+import functools
+
 import sympy as sp
 
-__all__ = ["ell", "gauss_expect", "gauss_expect_vec", "simplify_zero"]
+__all__ = ["ell", "gauss_expect", "gauss_expect_vec", "is_zero", "log_gaussian_integral",
+           "simplify_zero"]
 
 
 class ell(sp.Function):
@@ -48,10 +51,58 @@ def gauss_expect(expr, z, mean, var):
     return sp.expand(sum(coef * moments[m[0]] for m, coef in zip(poly.monoms(), poly.coeffs())))
 
 
-def simplify_zero(expr):
-    """True if ``expr`` simplifies to 0 (expanding logs of positive symbols first)."""
-    e = sp.expand_log(sp.expand(expr), force=True)
+def is_zero(expr):
+    """True if ``expr`` is identically 0.
+
+    First exactly and cheaply: ``cancel`` puts ``expr`` over one denominator as a rational
+    function of its symbols and of the other atoms it contains (``log(...)``, ``sqrt(...)``,
+    taken as independent indeterminates); if the numerator vanishes, ``expr`` is 0 for every value
+    of them.  Otherwise (the atoms are related, e.g. ``log(a b)`` and ``log(a) + log(b)``) by
+    sympy's ``simplify``, as before.  A ``True`` of either route is an exact identity.
+    """
+    e = sp.sympify(expr)
+    if e == 0 or sp.cancel(sp.together(e)) == 0:
+        return True
     return sp.simplify(e) == 0
+
+
+def simplify_zero(expr):
+    """True if ``expr`` is identically 0 (expanding logs of positive symbols first, then
+    :func:`is_zero`)."""
+    return is_zero(sp.expand_log(sp.expand(expr), force=True))
+
+
+def log_gaussian_integral(exponent, z):
+    r"""The log of the integral of ``exp(exponent)`` over the real line, for ``exponent`` a
+    quadratic in the symbol ``z``: :math:`-a z^2 + b z + c`.
+
+    Completing the square gives :math:`\log\int e^{-az^2+bz+c}\,dz = \tfrac12\log(\pi/a)
+    + b^2/(4a) + c` where :math:`a > 0` (the integral diverges otherwise).  Returns
+    ``(log of the integral, a)``: the caller states why ``a > 0`` on its domain.  The formula
+    itself is checked against sympy's ``integrate`` for symbolic a > 0, b, c by
+    :func:`check_gaussian_integral`.
+    """
+    poly = sp.Poly(sp.expand(exponent), z)
+    if poly.degree() != 2:
+        raise ValueError(f"expected a quadratic in {z}, got degree {poly.degree()}")
+    a = -poly.coeff_monomial(z**2)
+    b = poly.coeff_monomial(z)
+    c = poly.coeff_monomial(1)
+    return sp.log(sp.pi / a) / 2 + b**2 / (4 * a) + c, a
+
+
+@functools.lru_cache(maxsize=None)
+def check_gaussian_integral():
+    """:func:`log_gaussian_integral` is the log of sympy's ``integrate`` for symbolic a > 0, b and c
+    (once per process); returns True or raises AssertionError."""
+    z = sp.Symbol("z", real=True)
+    a = sp.Symbol("a", positive=True)
+    b, c = sp.symbols("b c", real=True)
+    exponent = -a * z**2 + b * z + c
+    log_value, lead = log_gaussian_integral(exponent, z)
+    assert lead == a
+    integral = sp.integrate(sp.exp(exponent), (z, -sp.oo, sp.oo), conds="none")
+    assert is_zero(sp.expand(integral - sp.exp(log_value))), integral
 
 
 def gauss_expect_vec(expr, zs, mean, cov):
@@ -74,3 +125,4 @@ def gauss_expect_vec(expr, zs, mean, cov):
             moment = mean[i] * mean[j] + cov[i, j]
         total += coef * moment
     return sp.expand(total)
+    return True

@@ -10,7 +10,7 @@ The optimal encoder of each objective is solved for symbolically and substituted
 
 import sympy as sp
 
-from ._common import ell
+from ._common import ell, is_zero
 from .closed_forms import Forms
 from .renyi_entropy import alpha
 
@@ -62,8 +62,7 @@ dist_ml = (_LOG2PI + sp.log(s2)) / 2 + s2 / (2 * lam) + (lam - s2) / (2 * alpha 
 
 
 def _zero(expr):
-    e = sp.expand(sp.expand_log(sp.factor_terms(expr), force=True))
-    return sp.simplify(e) == 0
+    return is_zero(sp.expand(sp.expand_log(sp.factor_terms(expr), force=True)))
 
 
 def _block(lam_, w_, v_, d_, s2_):

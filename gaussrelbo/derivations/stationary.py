@@ -13,6 +13,8 @@ and with learned :math:`\sigma^2` the fixed point :math:`\sigma^2 = \sum_{j\noti
 (n - \beta r)` by the envelope theorem.
 """
 
+import functools
+
 import sympy as sp
 
 from .spectral import beta, f_beta_opt, f_loglik, f_relbo, f_unused, lam, s2, w, w2, v, d
@@ -27,14 +29,18 @@ F_beta = f_beta_opt.subs(w**2, w2)
 F_unused = f_unused
 
 
+@functools.lru_cache(maxsize=None)
 def grad(F, wrt=(w2, s2)):
-    """Gradient of F with respect to ``wrt`` (a list of expressions)."""
-    return [sp.simplify(sp.diff(F, x)) for x in wrt]
+    """Gradient of F with respect to the tuple ``wrt`` (a tuple of expressions; computed once
+    per process)."""
+    return tuple(sp.simplify(sp.diff(F, x)) for x in wrt)
 
 
+@functools.lru_cache(maxsize=None)
 def hess(F, wrt=(w2, s2)):
-    """Hessian of F with respect to ``wrt`` (a list of lists, symmetric)."""
-    return [[sp.simplify(sp.diff(F, x, y)) for y in wrt] for x in wrt]
+    """Hessian of F with respect to the tuple ``wrt`` (a tuple of tuples, symmetric; computed
+    once per process)."""
+    return tuple(tuple(sp.simplify(sp.diff(F, x, y)) for y in wrt) for x in wrt)
 
 
 def grad_full(f):

@@ -71,6 +71,10 @@ def _not_real(x, name, why=""):
 def as_float_array(x, name):
     """Convert ``x`` to a float64 array; reject non-numeric, complex, date or ragged input, NaN
     and inf, and Python integers too large for float64."""
+    if type(x) is np.ndarray and x.dtype == np.float64:     # already float64: only finiteness
+        if not np.isfinite(x).all():
+            raise _nonfinite(x, name)
+        return x
     if x is None or isinstance(x, (str, bytes)):
         raise _not_real(x, name)
     try:
@@ -94,11 +98,15 @@ def as_float_array(x, name):
             isinstance(v, (numbers.Real, np.bool_)) for v in raw.flat):
         raise _not_real(x, name, " (an object array holds non-numbers)")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"`{name}` must be finite (no NaN or inf), got {_describe(arr)} with "
-                         f"{np.count_nonzero(~np.isfinite(arr))} non-finite entries"
-                         if arr.ndim else
-                         f"`{name}` must be finite (no NaN or inf), got {fmt(arr)}")
+        raise _nonfinite(arr, name)
     return arr
+
+
+def _nonfinite(arr, name):
+    return ValueError(f"`{name}` must be finite (no NaN or inf), got {_describe(arr)} with "
+                      f"{np.count_nonzero(~np.isfinite(arr))} non-finite entries"
+                      if arr.ndim else
+                      f"`{name}` must be finite (no NaN or inf), got {fmt(arr)}")
 
 
 def check_positive(x, name):

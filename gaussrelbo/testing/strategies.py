@@ -28,6 +28,7 @@ Examples
 >>> test_bound()
 """
 
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -54,11 +55,18 @@ __all__ = [
 
 dims = st.integers(1, 6)
 
+# Each strategy is built once per distinct arguments and then reused: hypothesis validates a new
+# strategy object on its first draw, and rebuilding the entries' strategies for every generated
+# problem cost more than half of drawing it.  The values drawn are the same.
+_reused = lru_cache(maxsize=None)
 
+
+@_reused
 def _floats(lo, hi):
     return st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False)
 
 
+@_reused
 def _arrays(shape, lo, hi):
     # fill=nothing(): every entry is drawn independently (no constant fill value).
     return hnp.arrays(np.float64, shape, elements=_floats(lo, hi), fill=st.nothing())
@@ -72,6 +80,7 @@ class Problem(NamedTuple):
     data: gr.DataMoments
 
 
+@_reused
 @st.composite
 def encoder_covs(draw, k, diagonal):
     """An encoder covariance: diagonal (shape (k,)) or full SPD (shape (k, k))."""
@@ -83,6 +92,7 @@ def encoder_covs(draw, k, diagonal):
     return 0.5 * (D + D.T)
 
 
+@_reused
 @st.composite
 def models(draw, n=None, k=None, diagonal=None):
     """A ``LinearGaussianVAE`` with n, k in 1..6 and a diagonal or full encoder covariance."""
@@ -104,6 +114,7 @@ def points(n):
     return _arrays((n,), -4.0, 4.0)
 
 
+@_reused
 @st.composite
 def data_moments(draw, n):
     """``DataMoments`` with mean in [-4, 4]^n and covariance B B^T of rank 0..n."""
@@ -113,6 +124,7 @@ def data_moments(draw, n):
     return gr.DataMoments(draw(points(n)), 0.5 * (S + S.T))
 
 
+@_reused
 @st.composite
 def samples(draw, n, max_rows=12):
     """A sample matrix X of shape (N, n), N in 1..max_rows, around an offset in [-4, 4]^n."""
@@ -121,6 +133,7 @@ def samples(draw, n, max_rows=12):
     return offset + draw(_arrays((N, n), -3.0, 3.0))
 
 
+@_reused
 @st.composite
 def problems(draw, n=None, k=None, diagonal=None):
     """A :class:`Problem`: model, data point and population moments of matching n."""
@@ -128,6 +141,7 @@ def problems(draw, n=None, k=None, diagonal=None):
     return Problem(model, draw(points(model.n)), draw(data_moments(model.n)))
 
 
+@_reused
 @st.composite
 def batches(draw, max_size=3, diagonal=None):
     """A list of 1..max_size problems sharing n, k and the encoder family (for stacking)."""

@@ -41,6 +41,19 @@ def test_import_is_lazy_and_dir_lists_everything():
         gaussrelbo.nonexistent
 
 
+def test_monte_carlo_imports_scipy_stats_only_when_it_needs_it():
+    code = ("import sys, gaussrelbo.montecarlo; print('scipy.stats' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_garbage_collector_is_on_while_tests_run():
+    # tests/conftest.py switches it off for start-up and collection only
+    import gc
+    assert gc.isenabled()
+
+
 def test_mypy_type_checks_the_package_and_catches_misuse(tmp_path):
     pytest.importorskip("mypy", reason="mypy is in the test extra; CI installs it")
     src = Path(gaussrelbo.__file__).resolve().parent
